@@ -217,3 +217,42 @@ def service_info(params: Params, vu_id: str, service: str) -> dict:
         return {"namn": names.get(service, service), "enhet": "timme", "matt": "utforda_timmar", "kluster": service}
     first = params.modellar(params.forsta_ar).rorliga_priser[service]
     return {"namn": first.namn, "enhet": first.enhet, "matt": first.matt, "kluster": first.kluster}
+
+
+def _spread(total: int, months: int) -> list[int]:
+    """Spread ``total`` kr over ``months`` by cumulative rounding (sums exactly)."""
+    return [round_kr(D(total) * k / months) - round_kr(D(total) * (k - 1) / months) for k in range(1, months + 1)]
+
+
+def monthly_fixed(params: Params, vu_id: str, year: int) -> list[int]:
+    """The twelve monthly payments of the fixed compensation (kr), summing to ``F`` exactly.
+
+    Default twelfths by cumulative rounding:
+    ``p_m = round(F * m / 12) - round(F * (m - 1) / 12)``.
+
+    A revision with change items from month ``r`` raises (or lowers) the year's
+    total; what remains, ``F_new - sum(p_1 .. p_{r-1})``, is spread over months
+    ``r .. 12`` the same way.
+    """
+    steps = fixed_bridge(params, vu_id, year)
+    base = sum(s.belopp for s in steps[:-1] if s.giltig_fran is None)
+    revision_months: dict[int, int] = {}
+    for s in steps[:-1]:
+        if s.giltig_fran is not None:
+            r = int(s.giltig_fran[5:7])
+            revision_months[r] = revision_months.get(r, 0) + s.belopp
+    payments: list[int] = []
+    total = base
+    start = 1
+    for r in sorted(revision_months) + [13]:
+        seg = _spread(total - sum(payments), 13 - start)[: r - start]
+        payments.extend(seg)
+        if r <= 12:
+            total += revision_months[r]
+            start = r
+    return payments
+
+
+def variable_amount(volume: float, rate_kr: Decimal) -> Decimal:
+    """``q * R`` rounded to öre: the variable compensation of one service and month."""
+    return round_ore(D(volume) * rate_kr)
