@@ -82,7 +82,10 @@ def fixed_bridge(params: Params, vu_id: str, year: int) -> list[BridgeStep]:
     if vu_id in m.separat_ersattning:
         amount = m.separat_ersattning[vu_id]
         if year == params.forsta_ar:
-            return [BridgeStep("Separat reglerad ersättning", "summa", amount)]
+            return [
+                BridgeStep("Separat reglerad ersättning", "fastst", amount),
+                BridgeStep(f"Ersättning {year}", "summa", amount),
+            ]
         prev = params.modellar(year - 1).separat_ersattning.get(vu_id, 0)
         return [
             BridgeStep(f"Ersättning {year - 1}", "forra_aret", prev),

@@ -1,0 +1,1 @@
+"""Swedish narrative (placeholder)."""
