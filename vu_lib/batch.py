@@ -86,7 +86,7 @@ class BatchUsageError(VuError):
 
 # =========================================================================== small helpers
 def _now() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    return dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
 def _secs(x: float | None) -> str:
@@ -108,6 +108,28 @@ def _tmp_name(path: Path, suffix: str | None = None) -> Path:
     """A temporary sibling of ``path`` (hidden, same directory, same suffix)."""
     suffix = path.suffix if suffix is None else suffix
     return path.with_name(f".{path.stem}.{os.getpid()}-{time.monotonic_ns() % 10**9}.tmp{suffix}")
+
+
+_STALE_RE = re.compile(r"^\..+\.(\d+)(?:-\d+\.tmp|\.running)(?:\.[A-Za-z0-9]+)?$")
+
+
+def _clean_stale(directory: Path) -> None:
+    """Remove temporary files left by a batch process that no longer runs."""
+    if not directory.is_dir():
+        return
+    for f in directory.iterdir():
+        m = _STALE_RE.match(f.name)
+        if not m or not f.is_file():
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            f.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -249,6 +271,11 @@ class Job:
         Position in the index.
     key : str
         Content key, set by :func:`assign_keys`.
+    subject : str
+        What the report is about, shown in the rendered title block (the VU
+        id, the nämnd's name, 'Leanlink', 'Modellen', 'Budget').
+    modellversion : str
+        The model version in force for the report's period.
     """
 
     name: str
@@ -259,6 +286,8 @@ class Job:
     namnd: str | None = None
     order: int = 0
     key: str = ""
+    subject: str = ""
+    modellversion: str = ""
 
 
 def validate_period(params, period: str) -> str:
@@ -322,7 +351,11 @@ def plan_run(params, period: str, *, vu_ids: Iterable[str] | None = None, namnd:
                 raise BatchUsageError(f"{', '.join(other)} hör inte till {namnd} (--namnd {namnd})")
     if namnd and namnd not in params.registry.namnder:
         raise BatchUsageError(f"Okänd nämnd '{namnd}' (kända: {', '.join(params.registry.namnder)})")
-    year = int(period[:4])
+    from .compensation import model_version
+
+    year, month = int(period[:4]), int(period[5:])
+    version = model_version(params, year, month)
+    namnder = params.registry.namnder
     jobs: list[Job] = []
     for i, v in enumerate(nine):
         if selected_ids is not None and v.id not in selected_ids:
@@ -330,20 +363,19 @@ def plan_run(params, period: str, *, vu_ids: Iterable[str] | None = None, namnd:
         if namnd and v.namnd != namnd:
             continue
         jobs.append(Job(v.id, "vu", nbs.vu_rapport, {"vu": v.id, "period": period}, v.namn, v.namnd,
-                        order=_KIND_ORDER["vu"] + i))
+                        order=_KIND_ORDER["vu"] + i, subject=v.id, modellversion=version))
     if selected_ids is None:
         scopes = [namnd] if namnd else list(OVERVIEW_SCOPES)
     else:
         scopes = [namnd] if namnd else []
     for s in scopes:
-        title = (f"Översikt {params.registry.namnder[s]}" if s in params.registry.namnder
-                 else "Översikt Leanlink, alla verksamhetsuppdrag")
+        title = f"Översikt {namnder[s]}" if s in namnder else "Översikt Leanlink, alla verksamhetsuppdrag"
         jobs.append(Job(s, "oversikt", nbs.oversikt, {"scope": s, "period": period}, title,
-                        s if s in params.registry.namnder else None,
-                        order=_KIND_ORDER["oversikt"] + OVERVIEW_SCOPES.index(s)))
+                        s if s in namnder else None, order=_KIND_ORDER["oversikt"] + OVERVIEW_SCOPES.index(s),
+                        subject=namnder.get(s, "Leanlink"), modellversion=version))
     if selected_ids is None and not namnd:
         jobs.append(Job("modell", "modell", nbs.modell, {"year": year}, f"Ersättningsmodellen {year}",
-                        order=_KIND_ORDER["modell"]))
+                        order=_KIND_ORDER["modell"], subject="Ersättningsmodellen", modellversion=version))
     return jobs
 
 
@@ -361,7 +393,8 @@ def plan_budget(params, year: int, *, notebooks: NotebookSet | None = None) -> l
     """The single job of ``vu budget <year>``."""
     nbs = notebooks or NotebookSet()
     validate_budget_year(params, year)
-    return [Job("budget", "budget", nbs.budget, {"year": year}, f"Budgetförslag {year}", order=_KIND_ORDER["budget"])]
+    return [Job("budget", "budget", nbs.budget, {"year": year}, f"Budgetförslag {year}", order=_KIND_ORDER["budget"],
+                subject="Budget", modellversion=params.modellar(year).modellversion)]
 
 
 def apply_extra_parameters(jobs: list[Job], extra: Iterable[tuple[str, str]], notebooks: NotebookSet) -> dict[str, Any]:
@@ -416,9 +449,14 @@ class Inputs:
     ----------
     store : Path
         Absolute path of the store passed to the notebooks.
+    data_key : str
+        The data's part of the cache key: :func:`vu_lib.store.store_fingerprint`
+        of the store, or ``'exempeldata-<SAMPLE_VERSION>'`` when the store is
+        missing or empty (the sample is generated by code, which the key
+        covers through the code version and the source hash).
     data_fingerprint : str
-        :func:`vu_lib.store.store_fingerprint`, or the sample's fingerprint
-        when the store is missing or empty.
+        The fingerprint the notebooks' Dataset will have (the store's, or the
+        sample store's once it is built); shown in the reports, index and log.
     data_source : str
         ``'lager: <path>'`` or ``'exempeldata'``.
     params_fingerprint : str
@@ -426,17 +464,34 @@ class Inputs:
     code_version : str
         :func:`vu_lib.trace.code_version`.
     source_hash : str
-        sha256 over the files of the ``vu_lib`` package (so an edit in a
-        dirty working tree, where ``code_version`` stays the same, still
-        invalidates the cache).
+        sha256 over the files of the ``vu_lib`` package, so an edit in a dirty
+        working tree (where ``code_version`` stays the same) still
+        invalidates the cache.
     """
 
     store: Path
+    data_key: str
     data_fingerprint: str
     data_source: str
     params_fingerprint: str
     code_version: str
     source_hash: str
+
+    @property
+    def is_sample(self) -> bool:
+        return self.data_source == "exempeldata"
+
+    def resolve_sample_fingerprint(self) -> None:
+        """Build the sample store if needed and take its fingerprint (execution path only)."""
+        if self.is_sample and self.data_fingerprint.startswith("exempeldata"):
+            try:
+                from .data import resolve_store
+                from .store import store_fingerprint
+
+                path, _ = resolve_store(self.store)
+                self.data_fingerprint = store_fingerprint(path) or self.data_fingerprint
+            except Exception:  # noqa: BLE001 - only the displayed fingerprint is affected
+                pass
 
 
 def _package_source_hash() -> str:
@@ -451,48 +506,37 @@ def _package_source_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def _sample_fingerprint() -> str:
-    """Identity of the embedded sample data.
+def data_fingerprint(store: Path) -> tuple[str, str, str]:
+    """``(key, displayed fingerprint, source)`` of the data the notebooks will load from ``store``.
 
-    The sample is generated by code in ``vu_lib`` (covered by the code version
-    and the source hash of the key); a ``sample_fingerprint()`` or
-    ``SAMPLE_FINGERPRINT`` in :mod:`vu_lib.sample` is used when it exists.
+    Cheap: a non-empty store costs a cached :func:`vu_lib.store.store_fingerprint`;
+    for the sample, the sample store's fingerprint when it is already built.
     """
-    try:
-        from . import sample  # noqa: PLC0415
-    except Exception:  # noqa: BLE001 - the sample module is optional here
-        return "exempeldata"
-    fn = getattr(sample, "sample_fingerprint", None)
-    if callable(fn):
-        return str(fn())
-    return str(getattr(sample, "SAMPLE_FINGERPRINT", "exempeldata"))
+    from .store import store_fingerprint
 
-
-def data_fingerprint(store: Path) -> tuple[str, str]:
-    """``(fingerprint, source)`` of the data the notebooks will load from ``store``."""
     store = Path(store)
-    if store.is_file():
-        try:
-            from .store import store_fingerprint
-        except ImportError:
-            st = store.stat()
-            fp = hashlib.sha256(f"{store.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
-        else:
-            fp = store_fingerprint(store)
-        if fp:
-            return str(fp), f"lager: {store}"
-    return _sample_fingerprint(), "exempeldata"
+    fp = store_fingerprint(store) if store.exists() else ""
+    if fp:
+        return fp, fp, f"lager: {store}"
+    from .data import SAMPLE_ROOT
+    from .sample import SAMPLE_VERSION
+
+    key = f"exempeldata-{SAMPLE_VERSION}"
+    built = SAMPLE_ROOT / SAMPLE_VERSION / "vu.duckdb"
+    shown = (store_fingerprint(built) or key) if built.exists() else key
+    return key, shown, "exempeldata"
 
 
 def collect_inputs(params, store: Path) -> Inputs:
-    """Fingerprint the params, the data and the code (cheap; no pandas needed here)."""
+    """Fingerprint the params, the data and the code (cheap: nothing is loaded or executed)."""
     from .trace import code_version, params_fingerprint
 
     store = Path(store).expanduser().absolute()
-    fp, source = data_fingerprint(store)
+    key, shown, source = data_fingerprint(store)
     return Inputs(
         store=store,
-        data_fingerprint=fp,
+        data_key=key,
+        data_fingerprint=shown,
         data_source=source,
         params_fingerprint=params_fingerprint(params),
         code_version=code_version(),
@@ -516,7 +560,7 @@ def job_key(job: Job, notebook_sha256: str, inputs: Inputs, formats: Iterable[st
         "notebook_sha256": notebook_sha256,
         "parameters": {k: job.parameters[k] for k in sorted(job.parameters)},
         "params": inputs.params_fingerprint,
-        "data": inputs.data_fingerprint,
+        "data": inputs.data_key,
         "code": inputs.code_version,
         "source": inputs.source_hash,
         "formats": sorted(formats),
@@ -569,19 +613,26 @@ def _data_state(out: Path) -> dict:
     return _read_json(Path(out) / DATA_STATE_FILE)
 
 
-def data_last_period(store: Path, fingerprint: str, out: Path) -> str:
-    """The last month with data, cached in ``<out>/.vu-batch-data.json`` by data fingerprint.
+def data_last_period(inputs: Inputs, out: Path) -> str:
+    """The last month with data, cached in ``<out>/.vu-batch-data.json`` by the data key.
 
-    On a miss the data set is loaded once (:func:`vu_lib.data.load_dataset`).
+    On a miss: the sample's last month (:data:`vu_lib.sample.LAST_MONTH`), or
+    the store is loaded once (:func:`vu_lib.data.load_dataset`).
     """
     state = _data_state(out)
     known = state.get("last_period", {})
+    fingerprint = inputs.data_key
     if fingerprint in known:
         return known[fingerprint]
-    from .data import load_dataset
+    last_month = None
+    if inputs.is_sample:
+        from .sample import LAST_MONTH as last_month  # noqa: N811
+    if last_month:
+        last = "%04d-%02d" % tuple(last_month)
+    else:
+        from .data import load_dataset
 
-    ds = load_dataset(store)
-    last = ds.senaste_period
+        last = load_dataset(inputs.store).senaste_period
     known = dict(list(known.items())[-20:])
     known[fingerprint] = last
     state["last_period"] = known
@@ -609,6 +660,7 @@ def _kernel_manager_class():
     import uuid
 
     from jupyter_client import AsyncKernelManager
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.provisioning import LocalProvisioner
 
@@ -684,7 +736,47 @@ def _kernel_manager_class():
                     await asyncio.sleep(0.01)
             return await super().wait()
 
+    class VuKernelClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            # As KernelClient._async_wait_for_ready, but polling IOPub with 10-20 ms
+            # timeouts: the stock client always spends 0.2 s flushing IOPub, and
+            # another 0.2 s per retry while IOPub is still connecting.
+            from queue import Empty
+
+            deadline = time.time() + (float("inf") if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    msg = None
+                if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.02)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.time() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+            while True:
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.01)
+                except Empty:
+                    break
+
     class VuKernelManager(AsyncKernelManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.client_factory = VuKernelClient
+            if os.name == "posix":
+                # Unix sockets: no TCP port races between parallel workers (a port
+                # picked by one worker taken by another's kernel), no TCP warning.
+                self.transport = "ipc"
+
         @property
         def kernel_spec(self):
             if self._kernel_spec is None:
@@ -693,9 +785,21 @@ def _kernel_manager_class():
                 self._kernel_spec = KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
             return self._kernel_spec
 
+        async def _async_wait(self, pollinterval: float = 0.1) -> None:
+            # A killed kernel is gone within milliseconds; don't sleep 100 ms per check.
+            await super()._async_wait(pollinterval=min(pollinterval, 0.01))
+
         async def _async_pre_start_kernel(self, **kw):
             if self.provisioner is None:
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+                if self.transport == "ipc" and not self.connection_file:
+                    # Short absolute paths (Unix socket paths are limited to ~100 bytes).
+                    import tempfile
+
+                    base = os.path.join(os.environ.get("VU_BATCH_RUNTIME_DIR") or tempfile.gettempdir(),
+                                        f"k{self.kernel_id.replace('-', '')[:12]}")
+                    self.connection_file = base + ".json"
+                    self.ip = base + "-ipc"
                 self.provisioner = VuProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
             return await super()._async_pre_start_kernel(**kw)
 
@@ -734,10 +838,18 @@ def zygote_supported() -> bool:
             and os.environ.get("VU_BATCH_ZYGOTE", "1").lower() not in ("0", "no", "false", "nej"))
 
 
-# Modules preloaded by the zygote: the notebooks' heavy imports, ipykernel itself,
-# and the vu_lib modules the notebooks import (found by scanning their code cells).
-_ZYGOTE_PRELOAD = ("numpy", "pandas", "altair", "vu_lib", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
+# Modules preloaded by the zygote: the notebooks' heavy imports, ipykernel itself
+# (including what IPKernelApp imports while it initialises), every vu_lib module
+# a notebook may reach, and third-party modules the notebooks import.
+_ZYGOTE_PRELOAD = ("numpy", "pandas", "altair", "vu_lib", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel",
+                   "ipykernel.zmqshell", "ipykernel.debugger", "psutil", "IPython.core.completerlib",
+                   "IPython.extensions.storemagic")
 _ZYGOTE_PRELOAD_ALLOWED = ("pandas", "numpy", "altair", "duckdb", "openpyxl", "yaml", "pydantic", "vl_convert", "vu_lib")
+_ZYGOTE_SKIP_VU_LIB = frozenset({"batch", "cli", "render", "notebooks_refresh", "__init__", "__main__"})
+
+
+def _vu_lib_modules() -> list[str]:
+    return [f"vu_lib.{p.stem}" for p in sorted(PACKAGE_DIR.glob("*.py")) if p.stem not in _ZYGOTE_SKIP_VU_LIB]
 
 
 def notebook_imports(paths: Iterable[Path]) -> list[str]:
@@ -781,15 +893,16 @@ class Zygote:
     kernel it forked that is still alive.
     """
 
-    def __init__(self, directory: Path, preload: list[str], cwd: Path):
+    def __init__(self, directory: Path, preload: list[str], cwd: Path, store: Path | None = None):
         import subprocess
 
         self.socket_path = str(Path(directory) / "zygote.sock")
         self.log_path = Path(directory) / "zygote.log"
         code = "import sys; sys.path[:0] = [sys.argv[1]]; from vu_lib.batch import _zygote_main; _zygote_main(sys.argv[2:])"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in close()
+        config = {"preload": list(preload), "store": str(store) if store else None}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, str(PROJECT_ROOT), self.socket_path, json.dumps(preload)],
+            [sys.executable, "-c", code, str(PROJECT_ROOT), self.socket_path, json.dumps(config)],
             stdin=subprocess.PIPE, stdout=self._log, stderr=self._log, cwd=str(cwd),
         )
         # Wait for the socket to exist (bound before preloading) so workers can connect at once.
@@ -826,7 +939,7 @@ def _zygote_main(argv: list[str]) -> None:
     import signal
     import socket
 
-    sock_path, preload = argv[0], json.loads(argv[1])
+    sock_path, config = argv[0], json.loads(argv[1])
     # The kernels get the sys.path of a `python -m ipykernel_launcher` process:
     # ours without the project root we inserted and without the script entry.
     base_path = [p for p in sys.path[2:]]
@@ -834,11 +947,31 @@ def _zygote_main(argv: list[str]) -> None:
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(128)
-    for mod in preload:
+    t0 = time.perf_counter()
+    lighten_imports()
+    for mod in config.get("preload", []):
         try:
             importlib.import_module(mod)
         except BaseException as e:  # noqa: BLE001 - a failed preload only costs time in the kernel
             print(f"preload {mod}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+    t1 = time.perf_counter()
+    if config.get("store"):
+        # The Dataset is cached per process (vu_lib.data.load_dataset): loaded here
+        # once, every forked kernel starts with it.
+        try:
+            from vu_lib.data import load_dataset
+
+            load_dataset(config["store"])
+        except BaseException as e:  # noqa: BLE001
+            print(f"preload data: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+    # Move everything loaded so far out of the cyclic GC's reach: the kernels'
+    # collections then don't walk (and copy-on-write) the inherited heap.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    print(f"zygote ready: imports {t1 - t0:.2f} s, data {time.perf_counter() - t1:.2f} s",
+          file=sys.stderr, flush=True)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     children: list[int] = []
     while True:
@@ -962,6 +1095,67 @@ def _worker_init(env: dict[str, str]) -> None:
     import papermill  # noqa: F401 - warm
 
     _kernel_manager_class()
+    _papermill_engine()
+
+
+_ENGINE_NAME = None
+
+
+def _papermill_engine() -> str:
+    """Register (once) and return the name of the papermill engine the workers use.
+
+    papermill's NBClientEngine writes the whole output notebook before and
+    after every cell; for a report with fifteen cells and 250 kB of outputs
+    that is thirty serialisations per notebook. This engine writes at the
+    start, at most every ``autosave_cell_every`` seconds while cells run, on an
+    error and at the end (papermill's ``notebook_complete`` runs in a
+    ``finally``, so a dead kernel still leaves the partial notebook).
+    """
+    global _ENGINE_NAME
+    if _ENGINE_NAME:
+        return _ENGINE_NAME
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class VuExecutionManager(NotebookExecutionManager):
+        _throttle = False
+
+        def save(self, **kwargs):
+            if self._throttle and self.last_save_time is not None:
+                if (self.now() - self.last_save_time).total_seconds() < self.autosave_cell_every:
+                    return
+            super().save(**kwargs)
+
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            self._throttle = True
+            try:
+                return super().cell_start(cell, cell_index, **kwargs)
+            finally:
+                self._throttle = False
+
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            self._throttle = True
+            try:
+                return super().cell_complete(cell, cell_index, **kwargs)
+            finally:
+                self._throttle = False
+
+    class VuEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            nb_man = VuExecutionManager(nb, output_path=output_path, progress_bar=progress_bar,
+                                        log_output=log_output, autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register("vu_batch", VuEngine)
+    _ENGINE_NAME = "vu_batch"
+    return _ENGINE_NAME
 
 
 def _format_execution_error(e: BaseException) -> str:
@@ -996,7 +1190,7 @@ def _execute_job(spec: dict) -> dict:
     try:
         pm.execute_notebook(
             spec["input"], spec["output"], parameters=spec["parameters"], kernel_name="python3",
-            cwd=spec["cwd"], progress_bar=False, log_output=False,
+            cwd=spec["cwd"], progress_bar=False, log_output=False, engine_name=_papermill_engine(),
             start_timeout=spec.get("start_timeout", 120),
             kernel_manager_class=_kernel_manager_class(),
             # The kernel is discarded after the notebook: kill it instead of a
@@ -1021,37 +1215,75 @@ def _execute_job(spec: dict) -> dict:
 
 
 # =========================================================================== tables to Excel
+_FMT_SPEC_RE = re.compile(r"^\s*(\+)?\s*([a-z]+)\s*(?:\(\s*(\d+)\s*\)|:(\d+))?\s*$")
+_DEFAULT_DECIMALS = {"num": 0, "kr": 0, "tkr": 0, "mnkr": 1, "pct": 1, "count": 0}
+
+
 def _columns_of(table: dict) -> list[dict]:
+    """Normalised columns of a table payload: key, header, spec (format), numeric."""
     cols = []
     for c in table.get("columns") or []:
         if isinstance(c, str):
-            cols.append({"key": c, "label": c, "type": None, "format": None, "decimals": None})
+            cols.append({"key": c, "header": c, "spec": None, "numeric": None})
         elif isinstance(c, dict):
-            key = c.get("name") or c.get("key") or c.get("field") or c.get("id")
-            label = c.get("label") or c.get("title") or c.get("header") or key
-            cols.append({"key": key, "label": str(label), "type": c.get("type") or c.get("dtype"),
-                         "format": c.get("format") or c.get("unit"), "decimals": c.get("decimals")})
-    recs = table.get("records") or []
+            key = c.get("key") or c.get("name") or c.get("field") or c.get("id")
+            header = c.get("header") or c.get("label") or c.get("title") or key
+            cols.append({"key": key, "header": str(header), "spec": c.get("format"), "numeric": c.get("numeric")})
+    recs = _records_of(table)
     if not cols and recs and isinstance(recs[0], dict):
-        cols = [{"key": k, "label": str(k), "type": None, "format": None, "decimals": None} for k in recs[0]]
+        cols = [{"key": k, "header": str(k), "spec": None, "numeric": None} for k in recs[0]]
     return cols
 
 
-def _number_format(col: dict, value: Any) -> str | None:
-    fmt = str(col.get("format") or "").lower()
-    typ = str(col.get("type") or "").lower()
-    dec = col.get("decimals")
+def _records_of(table: dict) -> list:
+    recs = table.get("data")
+    if not isinstance(recs, list):
+        recs = table.get("records")
+    return recs if isinstance(recs, list) else []
+
+
+def excel_number_format(spec: str | None, value: Any) -> str | None:
+    """The Excel number format for a :mod:`vu_lib.fmt` column spec and a value.
+
+    ``'kr'`` -> ``'#,##0 "kr"'``; ``'tkr'`` -> ``'#,##0, "tkr"'`` (the value
+    stays in kronor, Excel shows thousands); ``'mnkr'`` -> ``'#,##0.0,, "mnkr"'``;
+    ``'pct'`` -> ``'0.0%'``; ``'num(2)'`` -> ``'#,##0.00'``; ``'count'`` ->
+    ``'#,##0'``; a ``+`` prefix adds the sign to positive values. Text specs
+    give None; without a spec, ints get ``'#,##0'`` and floats ``'#,##0.00'``.
+    Format codes are locale-neutral: Swedish Excel shows a space as thousands
+    separator and a decimal comma.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if fmt in ("%", "percent", "procent", "andel", "pct") or typ in ("percent", "procent", "andel"):
-        d = 1 if dec is None else int(dec)
-        return "0" + ("." + "0" * d if d else "") + "%"
-    if dec is not None:
-        d = int(dec)
-        return "#,##0" + ("." + "0" * d if d else "")
-    if isinstance(value, int) or typ.startswith("int"):
-        return "#,##0"
-    return "#,##0.00"
+    m = _FMT_SPEC_RE.match(str(spec)) if spec else None
+    if not m or m.group(2) not in _DEFAULT_DECIMALS:
+        if spec and m and m.group(2) in ("text", "period", "date"):
+            return None
+        return "#,##0" if isinstance(value, int) else "#,##0.00"
+    signed, kind = bool(m.group(1)), m.group(2)
+    arg = m.group(3) or m.group(4)
+    d = _DEFAULT_DECIMALS[kind] if arg is None or kind == "count" else int(arg)
+    dec = ("." + "0" * d) if d else ""
+    if kind == "pct":
+        body = f"0{dec}%"
+    else:
+        body = "#,##0" + dec + {"tkr": ",", "mnkr": ",,"}.get(kind, "")
+        body += {"kr": ' "kr"', "tkr": ' "tkr"', "mnkr": ' "mnkr"'}.get(kind, "")
+    return f"+{body};-{body};{body}" if signed else body
+
+
+def _masked_count(spec: str | None, value: Any) -> str | None:
+    """The masked marker ('<5') for a small count in a ``count`` column, as in the reports."""
+    if not spec or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    m = _FMT_SPEC_RE.match(str(spec))
+    if not m or m.group(2) != "count" or not value > 0:
+        return None
+    from . import fmt
+
+    thr = int(m.group(3) or m.group(4)) if (m.group(3) or m.group(4)) else None
+    text = fmt.count(value, thr)
+    return text if not text.replace("\u00a0", "").replace(" ", "").isdigit() else None
 
 
 def tables_in_notebook(nb) -> list[dict]:
@@ -1125,47 +1357,56 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
     toc.append([h1, h2])
     sheets = []
     for t in tables:
-        title = _sheet_title(t.get("name"), used)
+        title = _sheet_title(t.get("sheet_name") or t.get("name") or t.get("caption"), used)
         sheets.append((title, t))
         toc.append([title, str(t.get("caption") or t.get("name") or "")])
     for title, t in sheets:
         ws = wb.create_sheet(title)
         cols = _columns_of(t)
-        recs = t.get("records") or []
-        widths = [max(8, min(60, len(col["label"]) + 2)) for col in cols]
+        recs = _records_of(t)
+        widths = [max(8, min(60, len(col["header"]) + 2)) for col in cols]
         rows = []
         for r in recs:
             if isinstance(r, dict):
-                vals = [r.get(col["key"], r.get(col["label"])) for col in cols]
+                vals = [r.get(col["key"], r.get(col["header"])) for col in cols]
             else:
                 vals = list(r)[: len(cols)]
             rows.append(vals)
             for i, v in enumerate(vals):
                 if v is not None and i < len(widths):
-                    widths[i] = max(widths[i], min(60, len(str(v)) + 2))
+                    widths[i] = max(widths[i], min(60, len(str(v)) + 4))
         for i, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = w
         ws.freeze_panes = "A2"
         header = []
         for col in cols:
-            hc = WriteOnlyCell(ws, value=col["label"])
+            hc = WriteOnlyCell(ws, value=col["header"])
             hc.font = bold
             hc.alignment = Alignment(wrap_text=True, vertical="top")
             header.append(hc)
         ws.append(header)
-        for vals in rows:
+        last = len(rows) - 1
+        for n, vals in enumerate(rows):
             line = []
             for col, v in zip(cols, vals):
                 if isinstance(v, float) and v != v:  # NaN
                     v = None
                 if isinstance(v, (dict, list)):
                     v = json.dumps(v, ensure_ascii=False)
-                cell = WriteOnlyCell(ws, value=v)
-                nf = _number_format(col, v)
+                masked = _masked_count(col["spec"], v)
+                cell = WriteOnlyCell(ws, value=masked if masked is not None else v)
+                nf = None if masked is not None else excel_number_format(col["spec"], v)
                 if nf:
                     cell.number_format = nf
+                if masked is not None:
+                    cell.alignment = Alignment(horizontal="right")
+                if t.get("total_row") and n == last:
+                    cell.font = bold
                 line.append(cell)
             ws.append(line)
+        if t.get("note"):
+            ws.append([])
+            ws.append([str(t["note"])])
     path = Path(path)
     tmp = _tmp_name(path)
     try:
@@ -1371,7 +1612,8 @@ class Batch:
     def __init__(self, jobs: list[Job], *, label: str, out: Path, inputs: Inputs, formats: list[str],
                  n_jobs: int | None = None, renderer: str = "auto", force: bool = False,
                  notebooks: NotebookSet | None = None, renderer_factory: Callable[[], Any] | None = None,
-                 info: dict | None = None, out_stream=None):
+                 info: dict | None = None, out_stream=None, preload_data: bool = True,
+                 zygote_preload: list[str] | None = None):
         self.jobs = jobs
         self.label = label
         self.out = Path(out)
@@ -1389,6 +1631,10 @@ class Batch:
         self.stream = out_stream or sys.stdout
         self._renderer = None
         self._renderer_error: str | None = None
+        #: Load the Dataset in the zygote so every kernel inherits it (off in tests with fixture notebooks).
+        self.preload_data = preload_data
+        #: Modules the zygote imports before forking kernels (None: the default set).
+        self.zygote_preload = zygote_preload
         self.results: dict[str, dict] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -1399,16 +1645,38 @@ class Batch:
             print(text, file=self.stream, flush=True)
 
     def _meta(self, job: Job) -> dict:
-        return {
-            "name": job.name, "title": job.title, "kind": job.kind, "namnd": job.namnd,
-            "parameters": dict(job.parameters), "label": self.label,
-            "period": job.parameters.get("period") or job.parameters.get("year"),
-            "period_label": self.info.get("period_label", ""),
-            "modellversion": self.info.get("modellversion", ""),
-            "data_source": self.inputs.data_source, "data_fingerprint": self.inputs.data_fingerprint,
-            "params_fingerprint": self.inputs.params_fingerprint, "code_version": self.inputs.code_version,
-            "generated": _now(),
+        """Report metadata for the renderer (exactly :data:`vu_lib.render.META_KEYS`)."""
+        namnder = self.info.get("namnder", {})
+        if job.kind in ("vu", "oversikt"):
+            titel = self.info.get("report_title") or "Uppföljning"
+            undertitel = job.title
+            period = job.parameters.get("period", "")
+        elif job.kind == "modell":
+            titel, undertitel = "Ersättningsmodellen", f"Modellversion {job.modellversion}"
+            period = str(job.parameters.get("year", ""))
+        else:
+            titel, undertitel = "Budgetförslag", "Ersättning per verksamhetsuppdrag"
+            period = str(job.parameters.get("year", ""))
+        meta = {
+            "titel": titel,
+            "undertitel": undertitel,
+            "vu": job.subject or job.name,
+            "period": period,
+            "modellversion": job.modellversion or self.info.get("modellversion", "") or "–",
+            "data_fingerprint": self.inputs.data_fingerprint or "–",
+            "kodversion": self.inputs.code_version or "–",
+            "datum": dt.date.today().isoformat(),
+            "datakalla": self.inputs.data_source,
         }
+        if job.namnd and job.namnd in namnder:
+            meta["namnd"] = namnder[job.namnd]
+        return meta
+
+    def _xlsx_meta(self, job: Job) -> dict:
+        return {"title": job.title, "period_label": self.info.get("period_label", ""),
+                "modellversion": job.modellversion, "data_source": self.inputs.data_source,
+                "data_fingerprint": self.inputs.data_fingerprint, "params_fingerprint": self.inputs.params_fingerprint,
+                "code_version": self.inputs.code_version, "generated": _now()[:16].replace("T", " ")}
 
     def _renderer_obj(self):
         if self._renderer is None and self._renderer_error is None:
@@ -1491,7 +1759,8 @@ class Batch:
             "period_etikett": self.info.get("period_label", ""),
             "parametrar": dict(self.info.get("options", {}), format=self.formats, processer=self.n_jobs),
             "renderare": self.renderer_kind,
-            "indata": {"data_fingeravtryck": self.inputs.data_fingerprint, "datakalla": self.inputs.data_source,
+            "indata": {"data_fingeravtryck": self.inputs.data_fingerprint, "data_nyckel": self.inputs.data_key,
+                   "datakalla": self.inputs.data_source,
                        "lager": str(self.inputs.store), "params_fingeravtryck": self.inputs.params_fingerprint,
                        "kodversion": self.inputs.code_version, "kallkod_hash": self.inputs.source_hash},
             "modellversion": self.info.get("modellversion", ""),
@@ -1508,20 +1777,27 @@ class Batch:
 
         lighten_imports()
         self.nb_dir.mkdir(parents=True, exist_ok=True)
-        # Longest first (previous durations; else modell, overviews, VU) to shorten the tail.
+        _clean_stale(self.directory)
+        _clean_stale(self.nb_dir)
+
+        # Longest first (the previous run's durations; else overviews, VU, modell) to shorten the tail.
         def expected(job: Job) -> float:
             prev = state.jobs.get(job.name, {}).get("exec_seconds")
-            return float(prev) if prev else {"modell": 3.0, "oversikt": 2.0, "budget": 3.0}.get(job.kind, 1.0)
+            return float(prev) if prev else {"oversikt": 9.0, "vu": 6.0, "budget": 5.0, "modell": 2.0}.get(job.kind, 1.0)
 
         todo = sorted(todo, key=expected, reverse=True)
         tmpdir = Path(tempfile.mkdtemp(prefix="vu-batch-"))
         zygote = None
-        env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1"}
+        env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "VU_BATCH_RUNTIME_DIR": str(tmpdir)}
         if zygote_supported():
             try:
-                preload = list(dict.fromkeys([*_ZYGOTE_PRELOAD,
-                                              *notebook_imports(self.notebooks.path(j.notebook) for j in todo)]))
-                zygote = Zygote(tmpdir, preload, self.notebooks.directory)
+                if self.zygote_preload is not None:
+                    preload = list(self.zygote_preload)
+                else:
+                    preload = list(dict.fromkeys([*_ZYGOTE_PRELOAD, *_vu_lib_modules(),
+                                                  *notebook_imports(self.notebooks.path(j.notebook) for j in todo)]))
+                zygote = Zygote(tmpdir, preload, self.notebooks.directory,
+                                store=self.inputs.store if self.preload_data else None)
                 env["VU_BATCH_ZYGOTE_SOCKET"] = zygote.socket_path
             except (OSError, VuError):
                 zygote = None
@@ -1540,7 +1816,9 @@ class Batch:
                         "kernel_log": str(tmpdir / f"{job.name}.kernel.log")}
                 specs[job.name] = spec
                 futures[executor.submit(_execute_job, spec)] = job
-            # Build the renderer while the workers start (it imports nbconvert & co).
+            # While the workers start: the displayed data fingerprint (builds the
+            # sample store if needed) and the renderer (imports nbconvert & co).
+            self.inputs.resolve_sample_fingerprint()
             if self.renderer_kind == "builtin":
                 try:
                     self._renderer_obj()
@@ -1578,7 +1856,7 @@ class Batch:
                     pass
             raise
         else:
-            executor.shutdown(wait=True)
+            executor.shutdown(wait=False)  # idle workers exit while the parent publishes
         finally:
             if zygote is not None:
                 zygote.close()
@@ -1632,7 +1910,7 @@ class Batch:
                 r["render"][fmt] = round(time.perf_counter() - t, 3)
             t = time.perf_counter()
             xlsx = self.directory / f"{job.name}.xlsx"
-            n = write_tables_xlsx(tables_in_notebook(nb), xlsx, meta)
+            n = write_tables_xlsx(tables_in_notebook(nb), xlsx, self._xlsx_meta(job))
             r["render"]["xlsx"] = round(time.perf_counter() - t, 3)
             for fmt, tmp in tmps.items():
                 final = self.directory / f"{job.name}.{fmt}"
@@ -1690,7 +1968,7 @@ class Batch:
             nb = r.pop("_nb", None)
             if nb is not None and r["status"] == STATUS_OK:
                 xlsx = self.directory / f"{j.name}.xlsx"
-                if write_tables_xlsx(tables_in_notebook(nb), xlsx, self._meta(j)):
+                if write_tables_xlsx(tables_in_notebook(nb), xlsx, self._xlsx_meta(j)):
                     r["outputs"]["xlsx"] = xlsx.name
 
 
@@ -1731,7 +2009,7 @@ def _options(args) -> dict:
 
 
 def _run_batch(args, jobs: list[Job], *, label: str, params, info: dict, inputs: Inputs, notebooks: NotebookSet,
-               renderer_factory, extra: list, formats: list[str], out_stream) -> int:
+               renderer_factory, extra: dict, formats: list[str], out_stream, batch_options: dict | None) -> int:
     info = dict(info)
     opts = _options(args)
     if extra:
@@ -1740,13 +2018,14 @@ def _run_batch(args, jobs: list[Job], *, label: str, params, info: dict, inputs:
     info["options"] = opts
     batch = Batch(jobs, label=label, out=Path(args.out), inputs=inputs, formats=formats, n_jobs=args.jobs,
                   renderer=args.renderer, force=args.force, notebooks=notebooks,
-                  renderer_factory=renderer_factory, info=info, out_stream=out_stream)
+                  renderer_factory=renderer_factory, info=info, out_stream=out_stream, **(batch_options or {}))
     result = batch.run()
     print(summary_text(result, Path(args.out) / label / "index.html"), file=out_stream, flush=True)
     return result.exit_code
 
 
-def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None, out_stream=None) -> int:
+def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None, out_stream=None,
+            batch_options: dict | None = None) -> int:
     """``vu run``: plan, execute and render the reports of a period.
 
     Parameters
@@ -1754,8 +2033,9 @@ def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None
     args : argparse.Namespace
         From :func:`vu_lib.cli.build_parser` (period, vu, namnd, to, jobs,
         parameter, renderer, store, out, force).
-    notebooks, renderer_factory, out_stream
-        Injection points for tests.
+    notebooks, renderer_factory, out_stream, batch_options
+        Injection points for tests and benchmarks (``batch_options`` are
+        keyword arguments of :class:`Batch`).
 
     Returns
     -------
@@ -1778,7 +2058,7 @@ def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None
         else:
             from .periods import latest_delar
 
-            last = data_last_period(inputs.store, inputs.data_fingerprint, Path(args.out))
+            last = data_last_period(inputs, Path(args.out))
             period = str(latest_delar(params, last).month)
         jobs = plan_run(params, period, vu_ids=args.vu, namnd=args.namnd, notebooks=notebooks)
         extra = apply_extra_parameters(jobs, [tuple(p) for p in (args.parameter or [])], notebooks)
@@ -1786,8 +2066,10 @@ def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None
 
         p = make_period(params, period)
         year, month = int(period[:4]), int(period[5:])
+        report_title = {"delar": "Delårsuppföljning", "helar": "Helårsuppföljning"}.get(p.kind, "Månadsuppföljning")
         info = {"title": f"Rapporter {p.label}", "subtitle": "Ekonomisk uppföljning av verksamhetsuppdragen, SoF – Leanlink",
-                "period_label": p.label, "modellversion": model_version(params, year, month)}
+                "period_label": p.label, "modellversion": model_version(params, year, month),
+                "report_title": report_title, "namnder": dict(params.registry.namnder)}
     except (BatchUsageError, ParamsError, InputError) as e:
         print(f"vu: {e}", file=sys.stderr)
         return 2
@@ -1798,13 +2080,15 @@ def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None
         raise
     try:
         return _run_batch(args, jobs, label=period, params=params, info=info, inputs=inputs, notebooks=notebooks,
-                          renderer_factory=renderer_factory, extra=extra, formats=formats, out_stream=out_stream)
+                          renderer_factory=renderer_factory, extra=extra, formats=formats, out_stream=out_stream,
+                          batch_options=batch_options)
     except KeyboardInterrupt:
         print("vu: avbruten", file=sys.stderr)
         return 130
 
 
-def cli_budget(args, *, notebooks: NotebookSet | None = None, renderer_factory=None, out_stream=None) -> int:
+def cli_budget(args, *, notebooks: NotebookSet | None = None, renderer_factory=None, out_stream=None,
+               batch_options: dict | None = None) -> int:
     """``vu budget <year>``: execute ``budget.ipynb`` and render ``<out>/budget-<year>/budget.*``."""
     out_stream = out_stream or sys.stdout
     try:
@@ -1820,14 +2104,15 @@ def cli_budget(args, *, notebooks: NotebookSet | None = None, renderer_factory=N
         inputs = collect_inputs(params, Path(args.store))
         year = int(args.year)
         info = {"title": f"Budgetförslag {year}", "subtitle": "Ersättning per verksamhetsuppdrag för nästa år",
-                "period_label": str(year), "modellversion": params.modellar(year).modellversion}
+                "period_label": str(year), "modellversion": params.modellar(year).modellversion,
+                "namnder": dict(params.registry.namnder)}
     except (BatchUsageError, ParamsError, InputError) as e:
         print(f"vu: {e}", file=sys.stderr)
         return 2
     try:
         return _run_batch(args, jobs, label=f"budget-{year}", params=params, info=info, inputs=inputs,
                           notebooks=notebooks, renderer_factory=renderer_factory, extra=extra, formats=formats,
-                          out_stream=out_stream)
+                          out_stream=out_stream, batch_options=batch_options)
     except KeyboardInterrupt:
         print("vu: avbruten", file=sys.stderr)
         return 130

@@ -41,12 +41,11 @@ from __future__ import annotations
 import copy
 import functools
 import html
-import json
 import re
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
@@ -434,10 +433,6 @@ def _wrap(label: str, width: int = 16) -> str:
     return "\n".join(textwrap.wrap(str(label), width=width, break_long_words=False, break_on_hyphens=True)) or str(label)
 
 
-def _expr_str(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False)
-
-
 # --------------------------------------------------------------------------- chart helpers
 def monthly_vs_budget(
     data: pd.DataFrame,
@@ -605,7 +600,9 @@ def result_per_vu(
     neg = base.transform_filter(alt.datum.varde < 0).mark_text(align="right", dx=-4, baseline="middle").encode(
         x="varde:Q", y=alt.Y("vu:N", sort=order), text="etikett:N"
     )
-    chart = alt.layer(bars, zero, pos, neg).properties(width=width - 200, height=max(60, 28 * len(chart_df)))
+    longest = max((len(v) for v in order), default=10)
+    plot_width = max(200, width - min(260, int(5.8 * longest) + 12) - 24)
+    chart = alt.layer(bars, zero, pos, neg).properties(width=plot_width, height=max(60, 28 * len(chart_df)))
     return Chart(chart, beskrivning=beskrivning, titel=titel)
 
 

@@ -66,7 +66,7 @@ class FileKind:
 #: Volume measures (``volymer.matt``): unit and whether the row is split by utförare.
 MEASURES: dict[str, dict] = {
     "utforda_timmar": {"enhet": "timmar", "utforare": True, "namn": "Utförda timmar"},
-    "budget_timmar": {"enhet": "timmar", "utforare": False, "namn": "Budgeterade timmar"},
+    "budget_timmar": {"enhet": "timmar", "utforare": False, "namn": "Budgeterade timmar för Leanlink"},
     "planerade_timmar": {"enhet": "timmar", "utforare": False, "namn": "Planerade timmar"},
     "platser": {"enhet": "platser", "utforare": False, "namn": "Antal platser (genomsnitt under månaden)"},
     "tillgangliga_dygn": {"enhet": "dygn", "utforare": False, "namn": "Tillgängliga dygn (platser × dagar)"},

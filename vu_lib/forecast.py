@@ -154,10 +154,12 @@ def _forecast_all(params: Params, dataset) -> pd.DataFrame:
             note = np.where((note != "") & (n != ""), note + "; " + n, note + n)
             note = pd.Series(note, index=df.index)
         df["profil_notering"] = note
-        df["radtyp"] = np.where(df["separat"], "separat", "vu")
+        in_nine = df["vu"].isin(params.vu_ids()).to_numpy()
+        known = df["vu"].isin(params.vu_ids(include_separata=True)).to_numpy()
+        df["radtyp"] = np.where(in_nine, "vu", np.where(known, "separat", "okand"))
 
         # total of the nine per period (NaN when any VU's profile is NaN)
-        nine = df[~df["separat"]]
+        nine = df[in_nine]
         per = ["ar", "manad", "period"]
         tot = nine.groupby(per, as_index=False)[_MONEY].sum()
         nan_any = nine[per + _MONEY].isna().groupby([nine[c] for c in per]).any().reset_index(drop=True)
@@ -172,7 +174,7 @@ def _forecast_all(params: Params, dataset) -> pd.DataFrame:
             np.where(fb, "Årstakt används för någon komponent i något uppdrag (se raderna)", ""))
         tot["radtyp"], tot["namnd"], tot["vu"], tot["namn"], tot["separat"] = "totalt", "", "", "Summa nio verksamhetsuppdrag", False
         order = unit_table(params).drop_duplicates("vu").set_index("vu")["_o_vu"]
-        df["_o"] = df["vu"].map(order) + np.where(df["separat"], 1000, 0)
+        df["_o"] = df["vu"].map(order).fillna(900).to_numpy() + np.where(in_nine, 0, 1000)
         tot["_o"] = 500
         out = pd.concat([df, tot], ignore_index=True).sort_values(["ar", "manad", "_o"], kind="stable")
         out[_MONEY] = out[_MONEY].astype(float).round(2) + 0.0
@@ -197,7 +199,8 @@ def forecast(params: Params, dataset, year, month: int | None = None) -> pd.Data
     -------
     pandas.DataFrame
         One row per VU (``radtyp == 'vu'``; the nine in registry order), the
-        total of the nine (``'totalt'``) and EKB (``'separat'``). Columns:
+        total of the nine (``'totalt'``), EKB (``'separat'``) and, only when the
+        ledger has codes the registry does not know, their line (``'okand'``). Columns:
         year-to-date outcome (``ersattning_ack``, ``fast_ack`` the fixed parts
         paid to date, ``rorlig_ack``, ``medel_ack``, ``ovrig_intakt_ack``,
         ``kostnad_ack``, ``resultat_ack``), ``fast_helar`` (F), the run-rate

@@ -60,7 +60,6 @@ derived from them within one table.
 """
 from __future__ import annotations
 
-import functools
 from typing import Callable
 
 import numpy as np
@@ -99,12 +98,13 @@ class _Ctx:
         vk, ve = vols["kluster"], vols["enhet"]
         self.lk, self.vk = self._keyed(lk, vk, lambda d: d["vu"] + "|" + d["kluster"])
         self.lu, self.ve = self._keyed(lu, ve, lambda d: d["enhet"])
-        self._src: dict[tuple, pd.DataFrame] = {}
+        self._src: dict[tuple, tuple] = {}
+        self._groups: dict[bool, tuple] = {}
         self.units = unit_table(params)
         self.vu_code = {v.id: i for i, v in enumerate(params.registry.alla)}
         p = self.lv[["ar", "manad"]].drop_duplicates()
         start = pd.to_datetime(pd.DataFrame({"year": p["ar"], "month": p["manad"], "day": 1}))
-        p = p.assign(_d=(start + pd.offsets.MonthEnd(0)).dt.dayofyear.to_numpy())
+        p = p.assign(_d=(start + pd.offsets.MonthEnd(0)).dt.day_of_year.to_numpy())
         self.days = p.set_index(p["ar"] * 100 + p["manad"])["_d"]
 
     @staticmethod
@@ -140,12 +140,18 @@ class _Ctx:
     def base_v(self, n: Nyckeltal) -> pd.DataFrame:
         return self.lv[self.lv["vu"].isin(n.vu)].reset_index(drop=True)
 
-    def _source(self, unit: bool, matt: str, utforare: str) -> pd.DataFrame:
+    def _source(self, unit: bool, matt: str, utforare: str) -> tuple[pd.Index, np.ndarray]:
+        """(index of ``_key``, values [varde, varde_ack, varde_n]) of one measure and utförare."""
+        if unit not in self._groups:
+            src = self.ve if unit else self.vk
+            self._groups[unit] = (src, src.groupby(["matt", "utforare"], sort=False).indices)
         k = (unit, matt, utforare)
         if k not in self._src:
-            src = self.ve if unit else self.vk
-            s = src[(src["matt"] == matt) & (src["utforare"] == utforare)]
-            self._src[k] = s.set_index("_key")[["varde", "varde_ack", "varde_n"]]
+            src, groups = self._groups[unit]
+            pos = groups.get((matt, utforare), np.array([], dtype=np.int64))
+            keys = pd.Index(src["_key"].to_numpy()[pos])
+            vals = src[["varde", "varde_ack", "varde_n"]].to_numpy(dtype=float)[pos]
+            self._src[k] = (keys, vals)
         return self._src[k]
 
     def vol(self, df: pd.DataFrame, matt: str, utforare: str = "", prefix: str | None = None) -> pd.DataFrame:
@@ -154,9 +160,12 @@ class _Ctx:
         ``df`` is a unit frame (has ``enhet``) or a cluster frame, with ``_key``.
         """
         prefix = prefix or matt
-        src = self._source("enhet" in df.columns, matt, utforare).reindex(df["_key"].to_numpy())
-        return df.assign(**{prefix: src["varde"].to_numpy(), f"{prefix}_ack": src["varde_ack"].to_numpy(),
-                            f"{prefix}_n": src["varde_n"].to_numpy()})
+        keys, vals = self._source("enhet" in df.columns, matt, utforare)
+        pos = keys.get_indexer(df["_key"].to_numpy())
+        out = np.full((len(df), 3), np.nan)
+        hit = pos >= 0
+        out[hit] = vals[pos[hit]]
+        return df.assign(**{prefix: out[:, 0], f"{prefix}_ack": out[:, 1], f"{prefix}_n": out[:, 2]})
 
     def vol_total(self, df: pd.DataFrame, matt: str, prefix: str | None = None) -> pd.DataFrame:
         """The total over utförare: the 'totalt' rows, or the unsplit rows when there are none."""
@@ -175,7 +184,8 @@ class _Ctx:
 def _vu_sum(ctx: "_Ctx", k: pd.DataFrame, v: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """Add to the VU frame ``v`` the sums over clusters of ``k``'s ``cols`` (NaN when all are NaN)."""
     def key(d):
-        return (d["vu"].map(ctx.vu_code).to_numpy(dtype=np.int64) * 1_000_000
+        code = pd.Categorical(d["vu"], categories=list(ctx.vu_code)).codes.astype(np.int64)
+        return (code * 1_000_000
                 + d["ar"].to_numpy(dtype=np.int64) * 100 + d["manad"].to_numpy(dtype=np.int64))
     sums = k[cols].groupby(key(k)).sum(min_count=1).reindex(key(v))
     return v.assign(**{c: sums[c].to_numpy() for c in cols})

@@ -61,19 +61,21 @@ _SPACES = (" ", "\u00a0", "\u202f")
 _NUMBER_RE = r"[-\u2212]?(?:\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:,(\d+))?"
 _NUMBER = re.compile(_NUMBER_RE)
 # Lines of a newline-joined column that are NOT valid numbers (any decimals / at most two).
-_INVALID_NUMBER_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace("(\d+)", "\d+"), re.M)
-_INVALID_KR_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace("(\d+)", "\d{1,2}"), re.M)
+_INVALID_NUMBER_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d+"), re.M)
+_INVALID_KR_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d{1,2}"), re.M)
 _DOT_DECIMAL = re.compile(r"[-\u2212]?\d+\.\d+")
 _DOT_THOUSANDS = re.compile(r"[-\u2212]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")
 _PERIOD = re.compile(r"(\d{4})-?(\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-#: Number of digits of coded columns: (kind, column) -> allowed lengths.
-CODE_DIGITS: dict[tuple[str, str], tuple[int, ...]] = {
-    ("huvudbok", "kod"): (6, 5),
-    ("huvudbok", "konto"): (4,),
-    ("volymer", "enhet"): (6,),
-    ("bemanning", "kod"): (6,),
+#: Format of coded columns: (kind, column) -> (allowed numbers of digits, how to say it).
+#: Unit codes accept 5 digits at this stage so that the registry check can say
+#: "that is a komplement_kod" instead of a bare format error.
+CODE_DIGITS: dict[tuple[str, str], tuple[tuple[int, ...], str]] = {
+    ("huvudbok", "kod"): ((5, 6), "6 siffror (id_kod) eller 5 siffror (komplement_kod)"),
+    ("huvudbok", "konto"): ((4,), "4 siffror"),
+    ("volymer", "enhet"): ((5, 6), "6 siffror (enhetens id_kod)"),
+    ("bemanning", "kod"): ((5, 6), "6 siffror (enhetens id_kod)"),
 }
 
 
@@ -239,6 +241,9 @@ def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
         probs.add(None, None, "filen innehåller NUL-tecken; är det verkligen en CSV-fil (UTF-16 stöds inte)?")
         return None
     first_line = text.split("\n", 1)[0].rstrip("\r")
+    if not first_line.strip(" \t;"):
+        probs.add(1, None, "rad 1 ska vara rubrikraden med kolumnnamnen men är tom")
+        return None
     sep_msg = _separator_problem(first_line)
     if sep_msg:
         probs.add(1, None, sep_msg)
@@ -247,7 +252,7 @@ def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
     if '"' in text:
         raw = _read_csv_quoted(text, probs)
     else:
-        raw = _read_csv_plain(body, text, encoding, probs)
+        raw = _read_csv_plain(body, encoding, probs)
     if raw is not None:
         raw.encoding = encoding
         _check_mojibake(text, raw, probs)
@@ -261,7 +266,7 @@ def _field_count_message(n: int, expected: int) -> str:
             "(semikolon i ett värde? omge då värdet med citattecken)")
 
 
-def _read_csv_plain(body: bytes, text: str, encoding: str, probs: _Problems) -> _Raw | None:
+def _read_csv_plain(body: bytes, encoding: str, probs: _Problems) -> _Raw | None:
     """Fast path for files without quotes: field counts with numpy, values with pandas."""
     arr = np.frombuffer(body, np.uint8)
     starts, ends = _line_bounds(arr)
@@ -515,11 +520,22 @@ def _check_columns(names: list[str], kind: FileKind, probs: _Problems) -> None:
 
 # --------------------------------------------------------------------------- value converters
 class _Column:
-    """The outcome of checking one column: values and a per-row error mask."""
+    """The outcome of checking one column: values, a per-row error mask and, when
+    known, integer codes of the values (equal codes = equal values) for grouping."""
 
-    def __init__(self, values: np.ndarray, bad: np.ndarray):
+    def __init__(self, values: np.ndarray, bad: np.ndarray, codes: np.ndarray | None = None):
         self.values = values
         self.bad = bad
+        self._codes = codes
+
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._codes = pd.factorize(self.values)[0]
+        return self._codes
+
+    def set_values(self, rows: np.ndarray, values: np.ndarray) -> None:
+        self.values[rows] = values
+        self._codes = None
 
 
 def _by_unique(values: np.ndarray, fn: Callable[[str], tuple[object, str | None]],
@@ -527,15 +543,17 @@ def _by_unique(values: np.ndarray, fn: Callable[[str], tuple[object, str | None]
     """Apply ``fn`` once per distinct value; report rows whose value gives a message."""
     codes, uniq = pd.factorize(values)
     results = [fn(u) for u in uniq]
-    normalized = np.array([r[0] for r in results], dtype=out_dtype)[codes] if len(uniq) else \
-        np.array([], dtype=out_dtype)
+    norm_u = np.array([r[0] for r in results], dtype=out_dtype)
+    normalized = norm_u[codes] if len(uniq) else np.array([], dtype=out_dtype)
     msgs = [r[1] for r in results]
     bad_u = np.array([m is not None for m in msgs], dtype=bool)
     bad = bad_u[codes] if len(uniq) else np.zeros(0, dtype=bool)
     idx = np.flatnonzero(bad)
     if len(idx):
         probs.add_rows(rownums, idx, column, lambda i: msgs[codes[i]])
-    return _Column(normalized, bad)
+    # codes of the normalized values ('202603' and '2026-03' are one value)
+    norm_codes = pd.factorize(norm_u)[0][codes] if len(uniq) else codes
+    return _Column(normalized, bad, norm_codes)
 
 
 def _period_fn(first_year: int, today: dt.date, required: bool):
@@ -574,15 +592,14 @@ def _enum_fn(col: Column):
     return fn
 
 
-def _code_fn(col: Column, digits: tuple[int, ...]):
-    shown = " eller ".join(str(d) for d in digits)
+def _code_fn(col: Column, digits: tuple[int, ...], shown: str):
 
     def fn(u: str):
         s = u.strip()
         if not s:
             return "", "värde saknas" if col.required else None
         if not (s.isdigit() and s.isascii() and len(s) in digits):
-            return s, f'ogiltig kod "{s}"; ska vara {shown} siffror'
+            return s, f'ogiltig kod "{s}"; ska vara {shown}'
         return s, None
 
     return fn
@@ -689,8 +706,8 @@ def _check_column(kind: FileKind, col: Column, values: np.ndarray, rownums: np.n
     if col.type == "decimal":
         return _decimal_column(values, col, rownums, probs)
     if col.type == "code":
-        digits = CODE_DIGITS.get((kind.name, name), (1, 2, 3, 4, 5, 6, 7, 8))
-        return _by_unique(values, _code_fn(col, digits), object, rownums, name, probs)
+        digits, shown = CODE_DIGITS.get((kind.name, name), ((1, 2, 3, 4, 5, 6, 7, 8), "bara siffror"))
+        return _by_unique(values, _code_fn(col, digits, shown), object, rownums, name, probs)
     if col.type == "date":
         return _by_unique(values, _date_fn(col), object, rownums, name, probs)
     if col.type == "enum" and col.choices:
@@ -702,28 +719,29 @@ def _check_column(kind: FileKind, col: Column, values: np.ndarray, rownums: np.n
 
 
 # --------------------------------------------------------------------------- cross-references
-def _combined_codes(arrays: list[np.ndarray], with_values: bool = True) -> tuple[np.ndarray, list[tuple]]:
-    """Factorize rows of several equal-length arrays: codes and the distinct tuples."""
-    combined = np.zeros(len(arrays[0]), dtype=np.int64)
-    parts = []
-    for a in arrays:
-        codes, uniq = pd.factorize(a)
-        size = max(len(uniq), 1)
-        if parts and not with_values:  # keep the combined code compact (no overflow)
-            combined, _ = pd.factorize(combined)
-        combined = combined * size + codes
-        parts.append((uniq, size))
-    codes, uniq_combined = pd.factorize(combined)
-    if not with_values:
-        return codes, []
-    tuples = []
-    for c in uniq_combined:
-        values = []
-        for uniq, size in reversed(parts):
-            c, r = divmod(int(c), size)
-            values.append(uniq[r])
-        tuples.append(tuple(reversed(values)))
-    return codes, tuples
+def _combined_codes(cols: list[_Column], idx: np.ndarray) -> np.ndarray:
+    """Codes 0..k-1 (in order of first appearance) of the value combinations on rows ``idx``."""
+    whole = len(idx) == len(cols[0].values)
+    combined, size = np.zeros(len(idx), dtype=np.int64), 1
+    for col in cols:
+        codes = col.codes() if whole else col.codes()[idx]
+        n = int(codes.max(initial=0)) + 1
+        if size * n >= 2 ** 62:  # compact first, so the product cannot overflow
+            combined, uniq = pd.factorize(combined)
+            size = len(uniq)
+        combined = combined * n + codes
+        size *= n
+    return pd.factorize(combined)[0]
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Position of the first occurrence of each code 0..k-1.
+
+    ``codes`` come from :func:`pandas.factorize`, so code ``j`` first appears
+    where the running maximum first reaches ``j``.
+    """
+    running = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.diff(running, prepend=-1) > 0)
 
 
 def _check_groups(cols: dict[str, _Column], names: tuple[str, ...], target: str,
@@ -739,8 +757,9 @@ def _check_groups(cols: dict[str, _Column], names: tuple[str, ...], target: str,
     idx = np.flatnonzero(ok)
     if not len(idx):
         return
-    codes, uniq = _combined_codes([cols[n].values[idx] for n in names])
-    results = [fn(*u) for u in uniq]
+    codes = _combined_codes([cols[n] for n in names], idx)
+    first = idx[_first_rows(codes)]  # a row of each combination, in code order
+    results = [fn(*(cols[n].values[r] for n in names)) for r in first]
     msgs = [r[1] for r in results]
     bad_u = np.array([m is not None for m in msgs], dtype=bool)
     fix_u = [r[0] for r in results]
@@ -748,7 +767,7 @@ def _check_groups(cols: dict[str, _Column], names: tuple[str, ...], target: str,
     if any(f is not None for f in fix_u):
         has = np.array([f is not None for f in fix_u], dtype=bool)[codes]
         fixed = np.array(fix_u, dtype=object)[codes]
-        target_col.values[idx[has]] = fixed[has]
+        target_col.set_values(idx[has], fixed[has])
     bad_pos = np.flatnonzero(bad_u[codes])
     if len(bad_pos):
         target_col.bad[idx[bad_pos]] = True
@@ -761,6 +780,7 @@ class _Registry:
     _cache: dict[int, "_Registry"] = {}
 
     def __init__(self, params: Params):
+        self.params = params  # keeps the id() of the cache key from being reused
         reg = params.registry
         self.vu = {v.id.lower(): v.id for v in reg.alla}
         self.kluster = {v.id: {k.id.lower(): k.id for k in v.kluster} for v in reg.alla}
@@ -771,10 +791,12 @@ class _Registry:
 
     @classmethod
     def of(cls, params: Params) -> "_Registry":
-        key = id(params)
-        if key not in cls._cache:
-            cls._cache[key] = cls(params)
-        return cls._cache[key]
+        hit = cls._cache.get(id(params))
+        if hit is None or hit.params is not params:
+            if len(cls._cache) >= 8:
+                cls._cache.clear()
+            hit = cls._cache[id(params)] = cls(params)
+        return hit
 
     def konto_ranges(self, kodtyp: str) -> str:
         merged: list[list[int]] = []
@@ -890,7 +912,7 @@ def _check_duplicates(kind: FileKind, cols: dict[str, _Column], rownums, probs: 
     idx = np.flatnonzero(ok)
     if len(idx) < 2:
         return
-    codes, _ = _combined_codes([cols[k].values[idx] for k in kind.key], with_values=False)
+    codes = _combined_codes([cols[k] for k in kind.key], idx)
     dup = pd.Series(codes).duplicated(keep=False).to_numpy()
     if not dup.any():
         return

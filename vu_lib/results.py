@@ -34,7 +34,6 @@ The month grid and year-to-date sums built here (:func:`monthly_ledger`,
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import weakref
 from typing import Callable, Literal
@@ -227,7 +226,6 @@ def monthly_ledger(params: Params, dataset) -> pd.DataFrame:
             grid.loc[unknown, "namnd"] = unk["vu"].map(vus["namnd"]).fillna("").to_numpy()
             grid.loc[unknown, "niva1"] = unk["vu"].map(vus["niva1"]).fillna("").to_numpy()
             grid.loc[unknown, "vu_namn"] = unk["vu"].map(vus["vu_namn"]).fillna(unk["vu"]).to_numpy()
-            grid.loc[unknown, "separat"] = unk["vu"].map(vus["separat"]).fillna(False).to_numpy()
             grid.loc[unknown, "kluster_namn"] = unk["kluster"].to_numpy()
             grid.loc[unknown, "enhet_namn"] = unk["enhet"].to_numpy()
             grid.loc[unknown, "_o_namnd"] = unk["vu"].map(vus["_o_namnd"]).fillna(900).to_numpy()
@@ -238,7 +236,7 @@ def monthly_ledger(params: Params, dataset) -> pd.DataFrame:
             grid.loc[unknown, "_o_enhet"] = 100_000 + pd.factorize(unk["enhet"])[0]
         for c in ("_o_namnd", "_o_niva1", "_o_vu", "_o_kluster", "_o_enhet"):
             grid[c] = grid[c].astype(np.int64)
-        grid["separat"] = grid["separat"].astype(bool)
+        grid["separat"] = grid["vu"].isin({v.id for v in params.registry.separata}).to_numpy()
         grid["period"] = _period_strings(grid["ar"], grid["manad"])
         return grid
 
@@ -429,8 +427,9 @@ def _netting_all(params: Params, dataset) -> pd.DataFrame:
         vu["separat"] = vu["separat"].astype(bool)
         vu["overskott_ack"] = vu["resultat_ack"].clip(lower=0) + 0.0
         vu["underskott_ack"] = (-vu["resultat_ack"]).clip(lower=0) + 0.0
-        nine = vu[~vu["separat"]].copy()
-        sep = vu[vu["separat"]].copy()
+        in_nine = vu["vu"].isin(params.vu_ids()).to_numpy()
+        nine = vu[in_nine].copy()
+        sep = vu[~in_nine].copy()           # EKB, and any VU the registry does not know
         S = nine.groupby(per)["overskott_ack"].transform("sum")
         U = nine.groupby(per)["underskott_ack"].transform("sum")
         cover = np.where(U > 0, np.minimum(1.0, S / U.where(U > 0, 1.0)), 1.0)
@@ -440,17 +439,20 @@ def _netting_all(params: Params, dataset) -> pd.DataFrame:
         sep["underskott_otackt_ack"] = sep["underskott_ack"]
         sums = base + ["overskott_ack", "underskott_ack", "underskott_tackt_ack", "underskott_otackt_ack"]
 
+        n_idx = {n: i for i, n in enumerate(namnder)}
         nine["radtyp"] = "vu"
-        nine["_o"] = nine["namnd"].map(namnder.index) * 1000 + nine["vu"].map(order)
+        nine["_o"] = nine["namnd"].map(n_idx) * 1000 + nine["vu"].map(order)
         sub = nine.groupby(per + ["namnd"], as_index=False)[sums].sum()
         sub["radtyp"], sub["vu"] = "namnd", ""
         sub["namn"] = "Summa " + sub["namnd"].map(params.registry.namnder)
-        sub["_o"] = sub["namnd"].map(namnder.index) * 1000 + 999
+        sub["_o"] = sub["namnd"].map(n_idx) * 1000 + 999
         tot = nine.groupby(per, as_index=False)[sums].sum()
         tot["radtyp"], tot["namnd"], tot["vu"], tot["namn"], tot["_o"] = "totalt", "", "", "Summa nio verksamhetsuppdrag", 90_000
-        sep["radtyp"] = "separat"
-        sep["namn"] = sep["namn"] + " (separat reglerad)"
-        sep["_o"] = 91_000 + sep["vu"].map(order)
+        known = sep["vu"].isin(order.index).to_numpy()
+        sep["radtyp"] = np.where(known, "separat", "okand")
+        sep["namn"] = np.where(known, sep["namn"] + " (separat reglerad)",
+                               "Kod som saknas i registret (" + sep["vu"].replace("", "utan VU") + ")")
+        sep["_o"] = 91_000 + sep["vu"].map(order).fillna(900).to_numpy()
         allr = pd.concat([nine, sep], ignore_index=True).groupby(per, as_index=False)[sums].sum()
         allr["radtyp"], allr["namnd"], allr["vu"] = "totalt_inkl_separata", "", ""
         allr["namn"], allr["_o"] = "Totalt inklusive separat reglerade", 92_000
@@ -483,8 +485,9 @@ def netting(params: Params, dataset, year, month: int | None = None) -> pd.DataF
 
     Rows, in order: the VU of each nämnd (``radtyp == 'vu'``) followed by the
     nämnd's subtotal (``'namnd'``), the total of the nine (``'totalt'``), each
-    separately regulated line such as EKB (``'separat'``), and the total
-    including them (``'totalt_inkl_separata'``).
+    separately regulated line such as EKB (``'separat'``), ledger rows on
+    codes the registry does not know (``'okand'``, only when there are
+    any), and the total including all of them (``'totalt_inkl_separata'``).
 
     Columns (``_ack`` year to date, ``resultat`` the month):
 
@@ -526,8 +529,40 @@ MEDEL_COLUMNS = [
 ]
 
 
-def _period_end(year: int, month: int) -> dt.date:
-    return (pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)).date()
+def _medel_all(params: Params, dataset) -> pd.DataFrame:
+    """:func:`medel_report` for every month of the grid at once (cached), with ``ar``, ``manad``."""
+    def build():
+        m = dataset.medel
+        years = sorted(set(_years(dataset)) | set(m["ar"].astype(int).tolist()))
+        grid = pd.DataFrame([(y, k) for y in years for k in range(1, 13)], columns=["ar", "_m"])
+        if m.empty:
+            return pd.DataFrame(columns=["ar", "manad"] + MEDEL_COLUMNS)
+        x = m.merge(grid, on="ar")
+        x = x[x["manad"] <= x["_m"]]
+        x = x.assign(_manad_belopp=np.where(x["manad"] == x["_m"], x["belopp"], 0.0))
+        keys = ["ar", "_m", "id", "vu", "typ", "beskrivning", "aterrapporteringskrav", "aterrapportering_senast"]
+        g = x.groupby(keys, as_index=False, sort=False).agg(
+            forsta_utbetalning=("period", "min"), senaste_utbetalning=("period", "max"),
+            belopp_manad=("_manad_belopp", "sum"), belopp_ack=("belopp", "sum"))
+        g = g.rename(columns={"_m": "manad"})
+        vus = unit_table(params).drop_duplicates("vu").set_index("vu")
+        g["vu_namn"] = g["vu"].map(vus["vu_namn"])
+        g["namnd"] = g["vu"].map(vus["namnd"])
+        g["typ_namn"] = g["typ"].map(MEDEL_TYP_NAMN).fillna(g["typ"])
+        end = pd.to_datetime(pd.DataFrame({"year": g["ar"], "month": g["manad"], "day": 1})) + pd.offsets.MonthEnd(0)
+        deadline = pd.to_datetime(g["aterrapportering_senast"].replace("", None), errors="coerce")
+        g["dagar_till_aterrapportering"] = (deadline - end).dt.days.astype(float)
+        g["aterrapportering_passerad"] = (deadline < end).fillna(False).astype(bool)
+        g["status"] = np.where(
+            deadline.isna(), "Ingen återrapporteringstidpunkt",
+            np.where(g["aterrapportering_passerad"], "Återrapportering passerad",
+                     "Återrapportering senast " + g["aterrapportering_senast"].astype(str)))
+        g[["belopp_manad", "belopp_ack"]] = g[["belopp_manad", "belopp_ack"]].round(2) + 0.0
+        g["_o"] = g["vu"].map(vus["_o_vu"]).fillna(999)
+        g = g.sort_values(["ar", "manad", "_o", "typ", "id"], kind="stable")
+        return g[["ar", "manad"] + MEDEL_COLUMNS].reset_index(drop=True)
+
+    return cached("medel", params, dataset, build)
 
 
 def medel_report(params: Params, dataset, year, month: int | None = None) -> pd.DataFrame:
@@ -546,31 +581,45 @@ def medel_report(params: Params, dataset, year, month: int | None = None) -> pd.
     Rows sorted by VU (registry order), type and id.
     """
     year, month = _ym(year, month)
-    m = dataset.medel
-    m = m[(m["ar"] == year) & (m["manad"] <= month)]
-    end = pd.Timestamp(_period_end(year, month))
-    if m.empty:
-        return stamp(pd.DataFrame(columns=MEDEL_COLUMNS), trace_for(params, dataset, year, month))
-    m = m.assign(_manad_belopp=np.where(m["manad"] == month, m["belopp"], 0.0))
-    keys = ["id", "vu", "typ", "beskrivning", "aterrapporteringskrav", "aterrapportering_senast"]
-    g = m.groupby(keys, as_index=False, sort=False).agg(
-        forsta_utbetalning=("period", "min"), senaste_utbetalning=("period", "max"),
-        belopp_manad=("_manad_belopp", "sum"), belopp_ack=("belopp", "sum"))
-    vus = unit_table(params).drop_duplicates("vu").set_index("vu")
-    g["vu_namn"] = g["vu"].map(vus["vu_namn"])
-    g["namnd"] = g["vu"].map(vus["namnd"])
-    g["typ_namn"] = g["typ"].map(MEDEL_TYP_NAMN).fillna(g["typ"])
-    deadline = pd.to_datetime(g["aterrapportering_senast"].replace("", None), errors="coerce")
-    g["dagar_till_aterrapportering"] = (deadline - end).dt.days.astype(float)
-    g["aterrapportering_passerad"] = (deadline < end).fillna(False).astype(bool)
-    g["status"] = np.where(
-        deadline.isna(), "Ingen återrapporteringstidpunkt",
-        np.where(g["aterrapportering_passerad"], "Återrapportering passerad",
-                 "Återrapportering senast " + g["aterrapportering_senast"].astype(str)))
-    g[["belopp_manad", "belopp_ack"]] = g[["belopp_manad", "belopp_ack"]].round(2)
-    g["_o"] = g["vu"].map(vus["_o_vu"]).fillna(999)
-    g = g.sort_values(["_o", "typ", "id"], kind="stable").drop(columns="_o")
-    return stamp(g[MEDEL_COLUMNS].reset_index(drop=True), trace_for(params, dataset, year, month))
+    df = _medel_all(params, dataset)
+    out = df[(df["ar"] == year) & (df["manad"] == month)][MEDEL_COLUMNS].reset_index(drop=True)
+    return stamp(out, trace_for(params, dataset, year, month))
+
+
+MEDEL_SUMMARY_COLUMNS = ["vu", "typ", "typ_namn", "belopp_ack", "antal_arenden", "antal_passerade", "bokfort_ack",
+                         "skillnad"]
+
+
+def _medel_summary_all(params: Params, dataset) -> pd.DataFrame:
+    def build():
+        rep = _medel_all(params, dataset)
+        per = ["ar", "manad"]
+        by_typ = rep.groupby(per + ["vu", "typ"], as_index=False).agg(
+            belopp_ack=("belopp_ack", "sum"), antal_arenden=("id", "size"),
+            antal_passerade=("aterrapportering_passerad", "sum"))
+        by_typ["typ_namn"] = by_typ["typ"].map(MEDEL_TYP_NAMN).fillna(by_typ["typ"])
+        by_typ["bokfort_ack"] = np.nan
+        by_typ["skillnad"] = np.nan
+        by_typ["_r"] = 0
+        tot = rep.groupby(per + ["vu"], as_index=False).agg(
+            belopp_ack=("belopp_ack", "sum"), antal_arenden=("id", "size"),
+            antal_passerade=("aterrapportering_passerad", "sum"))
+        booked = _level_frame(params, dataset, "vu")[per + ["vu", "medel_ack"]].rename(columns={"medel_ack": "bokfort_ack"})
+        tot = booked.merge(tot, on=per + ["vu"], how="left")
+        tot = tot[(tot["bokfort_ack"] != 0) | tot["antal_arenden"].notna()].copy()
+        tot[["belopp_ack", "antal_arenden", "antal_passerade"]] = tot[
+            ["belopp_ack", "antal_arenden", "antal_passerade"]].fillna(0)
+        tot["typ"], tot["typ_namn"], tot["_r"] = "", "Summa", 1
+        tot["skillnad"] = (tot["bokfort_ack"] - tot["belopp_ack"]).round(2) + 0.0
+        out = pd.concat([by_typ, tot], ignore_index=True)
+        order = {v: i for i, v in enumerate(params.vu_ids(include_separata=True))}
+        out["_o"] = out["vu"].map(order).fillna(999)
+        out = out.sort_values(per + ["_o", "_r", "typ"], kind="stable")
+        out["belopp_ack"] = out["belopp_ack"].round(2) + 0.0
+        out[["antal_arenden", "antal_passerade"]] = out[["antal_arenden", "antal_passerade"]].astype(int)
+        return out[per + MEDEL_SUMMARY_COLUMNS].reset_index(drop=True)
+
+    return cached("medel_summary", params, dataset, build)
 
 
 def medel_summary(params: Params, dataset, year, month: int | None = None) -> pd.DataFrame:
@@ -581,23 +630,9 @@ def medel_summary(params: Params, dataset, year, month: int | None = None) -> pd
     :func:`medel_report`); then a row per VU with ``typ == ''`` and
     ``typ_namn == 'Summa'`` that adds ``bokfort_ack`` (Leanlink's booked
     kontoslag medel, year to date) and ``skillnad = bokfort_ack − belopp_ack``.
+    A VU with neither cases nor booked changes of funds has no rows.
     """
     year, month = _ym(year, month)
-    rep = medel_report(params, dataset, year, month)
-    booked = period_results(params, dataset, year, month, "vu").set_index("vu")["medel_ack"]
-    rows = []
-    for vu_id in params.vu_ids(include_separata=True):
-        part = rep[rep["vu"] == vu_id]
-        for typ, g in part.groupby("typ", sort=True):
-            rows.append({"vu": vu_id, "typ": typ, "typ_namn": MEDEL_TYP_NAMN.get(typ, typ),
-                         "belopp_ack": round(float(g["belopp_ack"].sum()), 2), "antal_arenden": len(g),
-                         "antal_passerade": int(g["aterrapportering_passerad"].sum()),
-                         "bokfort_ack": np.nan, "skillnad": np.nan})
-        b = float(booked.get(vu_id, 0.0))
-        if len(part) or b:
-            total = round(float(part["belopp_ack"].sum()), 2)
-            rows.append({"vu": vu_id, "typ": "", "typ_namn": "Summa", "belopp_ack": total,
-                         "antal_arenden": len(part), "antal_passerade": int(part["aterrapportering_passerad"].sum()),
-                         "bokfort_ack": round(b, 2), "skillnad": round(b - total, 2)})
-    cols = ["vu", "typ", "typ_namn", "belopp_ack", "antal_arenden", "antal_passerade", "bokfort_ack", "skillnad"]
-    return stamp(pd.DataFrame(rows, columns=cols), trace_for(params, dataset, year, month))
+    df = _medel_summary_all(params, dataset)
+    out = df[(df["ar"] == year) & (df["manad"] == month)][MEDEL_SUMMARY_COLUMNS].reset_index(drop=True)
+    return stamp(out, trace_for(params, dataset, year, month))

@@ -30,6 +30,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -45,7 +46,6 @@ from .params import Params, load_params
 from .readers import ParsedFile, read_files
 
 SCHEMA_VERSION = "1"
-_EMPTY = hashlib.sha256(b"vu-lager-tomt").hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -376,6 +376,7 @@ def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params:
         written: dict[int, tuple[int, list]] = {}
         if todo:
             written = _write_store(store_path, exists, todo, state)
+            _remember(store_path, _compute_fingerprint(store_path))
     results, k = [], 0
     for i, pf in enumerate(parsed):
         base = dict(path=pf.path, kind=pf.kind, rows=pf.rows, periods=list(pf.periods))
@@ -424,14 +425,45 @@ _fingerprints: dict[str, tuple[tuple, str]] = {}
 
 
 def _stat_key(path: Path) -> tuple:
+    """Identity of the store file's current bytes: (inode, size, mtime) of the file and its WAL."""
     key = []
     for p in (path, path.with_name(path.name + ".wal")):
         try:
             st = p.stat()
-            key.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            key.append([st.st_ino, st.st_size, st.st_mtime_ns])
         except FileNotFoundError:
             key.append(None)
     return tuple(key)
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(f".{path.name}.fingerprint")
+
+
+def _remember(path: Path, fp: str) -> None:
+    """Note the fingerprint for this exact file state, in the process and beside the store."""
+    key = _stat_key(path)
+    _fingerprints[str(path.resolve())] = (key, fp)
+    try:
+        tmp = _sidecar(path).with_name(f"{_sidecar(path).name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"stat": key, "fingerprint": fp}), encoding="utf-8")
+        os.replace(tmp, _sidecar(path))
+    except OSError:  # a read-only directory: the sidecar is only a shortcut
+        pass
+
+
+def _known(path: Path, key: tuple) -> str | None:
+    cached = _fingerprints.get(str(path.resolve()))
+    if cached and cached[0] == key:
+        return cached[1]
+    try:
+        note = json.loads(_sidecar(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if tuple(note.get("stat") or ()) == key and isinstance(note.get("fingerprint"), str):
+        _fingerprints[str(path.resolve())] = (key, note["fingerprint"])
+        return note["fingerprint"]
+    return None
 
 
 def active_loads(store_path: str | Path) -> pd.DataFrame:
@@ -444,38 +476,47 @@ def active_loads(store_path: str | Path) -> pd.DataFrame:
         return con.execute(f"SELECT {', '.join(columns)} FROM laddningar ORDER BY id").df()
 
 
-def store_fingerprint(store_path: str | Path) -> str:
-    """16 hex characters identifying the stored data.
-
-    Computed from the load log only: the kind, sha256 and current scope of
-    every active load. Since a file's content is fixed by its sha256 and its
-    rows kept are fixed by its scope, the fingerprint changes whenever the
-    stored rows change, and equal stores on different machines agree. A
-    missing or empty store has one constant fingerprint. Cached per process
-    on the file's inode, size and modification time.
-    """
-    path = Path(store_path)
-    if not path.exists():
-        return _EMPTY
-    key = _stat_key(path)
-    cached = _fingerprints.get(str(path.resolve()))
-    if cached and cached[0] == key:
-        return cached[1]
+def _compute_fingerprint(path: Path) -> str:
     with connect(path) as con:
         rows = con.execute("""
             SELECT l.typ, l.sha256, o.period, o.kodtyp FROM laddningar l
             JOIN omfang o ON o.laddning = l.id WHERE l.aktiv ORDER BY 1, 2, 3, 4""").fetchall()
     if not rows:
-        fp = _EMPTY
-    else:
-        h = hashlib.sha256(f"vu-lager {SCHEMA_VERSION}\n".encode())
-        for row in rows:
-            h.update(("\t".join(row) + "\n").encode())
-        fp = h.hexdigest()[:16]
-    _fingerprints[str(path.resolve())] = (key, fp)
+        return ""
+    h = hashlib.sha256(f"vu-lager {SCHEMA_VERSION}\n".encode())
+    for row in rows:
+        h.update(("\t".join(row) + "\n").encode())
+    return h.hexdigest()[:16]
+
+
+def store_fingerprint(store_path: str | Path) -> str:
+    """16 hex characters identifying the stored data; ``''`` when there is none.
+
+    Computed from the load log only: the kind, sha256 and current scope of
+    every active load. Since a file's content is fixed by its sha256 and the
+    rows kept are fixed by its scope, the fingerprint changes whenever the
+    stored rows change, and equal stores on different machines agree. A
+    missing store, or one without active loads, gives ``''`` (then
+    :func:`vu_lib.data.load_dataset` uses the sample).
+
+    Fast: the value is remembered per process and in a small file beside the
+    store (``.vu.duckdb.fingerprint``), both keyed on the store file's inode,
+    size and modification time (and its WAL's), so a call costs a few ``stat``
+    calls. Only when the file changed by other means is the store opened
+    (read-only).
+    """
+    path = Path(store_path)
+    if not path.exists():
+        return ""
+    key = _stat_key(path)
+    fp = _known(path, key)
+    if fp is None:
+        fp = _compute_fingerprint(path)
+        if _stat_key(path) == key:  # unchanged while we read it
+            _remember(path, fp)
     return fp
 
 
 def is_empty(store_path: str | Path) -> bool:
     """True when the store does not exist or holds no active load."""
-    return store_fingerprint(store_path) == _EMPTY
+    return store_fingerprint(store_path) == ""

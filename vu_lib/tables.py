@@ -151,7 +151,7 @@ class Table:
     def sheet_name(self) -> str:
         """A valid Excel sheet name: :attr:`name` (or the caption), at most 31 characters."""
         raw = self.name or self.caption or "Tabell"
-        clean = _SHEET_BAD.sub(" ", raw).strip().strip("'") or "Tabell"
+        clean = re.sub(r"\s+", " ", _SHEET_BAD.sub(" ", raw)).strip().strip("'") or "Tabell"
         return clean[:31]
 
     def formatted(self) -> pd.DataFrame:
@@ -187,7 +187,7 @@ class Table:
         cells = self.formatted()
         num = [self.is_numeric(c) for c in self.columns]
         right = ' class="vu-num" style="text-align:right"'
-        left = ' class="vu-text" style="text-align:left"'
+        left = ' class="vu-label" style="text-align:left"'
         parts = ['<table class="vu-table" style="border-collapse:collapse;font-variant-numeric:tabular-nums">']
         if self.caption:
             parts.append(f'<caption style="text-align:left;font-weight:600">{esc(self.caption)}</caption>')

@@ -118,8 +118,13 @@ def _schablon_per_hour(params: Params, dataset) -> pd.DataFrame:
     if b.empty:
         return pd.DataFrame(columns=["vu", "kluster", "ar", "manad", "pris_budget"])
     pairs = b[["ar", "utbildningsniva"]].drop_duplicates()
-    S = {(int(y), l): float(schablon_cost(params, int(y), l)) for y, l in pairs.itertuples(index=False)}
-    b = b.assign(fte_s=[a * S[(int(y), l)] for a, y, l in zip(b["arsarbetare"], b["ar"], b["utbildningsniva"])])
+    S = {}
+    for y, lvl in pairs.itertuples(index=False):
+        try:
+            S[(int(y), lvl)] = float(schablon_cost(params, int(y), lvl))
+        except ParamsError:  # a data year without a model year, or a level without a factor
+            S[(int(y), lvl)] = float("nan")
+    b = b.assign(fte_s=[a * S[(int(y), lvl)] for a, y, lvl in zip(b["arsarbetare"], b["ar"], b["utbildningsniva"])])
     g = b.groupby(["vu", "kluster", "ar", "manad"], as_index=False)[["fte_s", "arsarbetare"]].sum()
     cum = _grid_cumulate(g, ["vu", "kluster"], ["fte_s", "arsarbetare"], sorted(g["ar"].unique().tolist()), None, fill=0.0)
     H = cum["ar"].map(lambda y: params.modellar(int(y)).schablon.timmar_per_arsarbetare if int(y) in params.ar else np.nan)
@@ -150,6 +155,8 @@ def _variance_all(params: Params, dataset) -> pd.DataFrame:
                                               "kostnad_ack"]]
         vk = monthly_volumes(params, dataset)["kluster"]
         years = _years(dataset)
+        if cost.empty:
+            return pd.DataFrame(columns=VARIANCE_COLUMNS)
         parts = []
 
         # --- Områdesansvar: q = utförda timmar (Leanlink), q_b = budget_timmar, c_b = rate
@@ -162,7 +169,7 @@ def _variance_all(params: Params, dataset) -> pd.DataFrame:
             qb = _vol(vk, "budget_timmar", False)
             rates = _rates(params, years)
             qb = qb.merge(rates, on=["vu", "kluster", "ar", "manad"], how="left")
-            qb["_b"] = qb["varde"].fillna(0.0) * qb["pris"]
+            qb["_b"] = qb["varde"].astype(float).fillna(0.0) * qb["pris"].astype(float)
             qb = qb.sort_values(["vu", "kluster", "ar", "manad"])
             qb["kostnad_budget_raw"] = qb.groupby(["vu", "kluster", "ar"])["_b"].cumsum()
             base = base.merge(rates, on=["vu", "kluster", "ar", "manad"], how="left")
