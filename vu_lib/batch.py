@@ -15,8 +15,10 @@ A batch goes through five steps:
    processes (``--jobs``). Kernels are the current environment's Python
    (ipykernel's native spec, whatever kernelspecs are installed). On POSIX the
    kernels are forked from a *zygote*, a process that has imported pandas,
-   altair, vu_lib and ipykernel once, so a kernel starts in a fraction of the
-   time a fresh interpreter needs (disable with ``VU_BATCH_ZYGOTE=0``).
+   altair, vu_lib and ipykernel once and loaded the Dataset, so a kernel starts
+   in a fraction of the time a fresh interpreter needs (Linux by default;
+   ``VU_BATCH_ZYGOTE=0`` turns it off). Kernels talk to the workers over Unix
+   sockets (no TCP port races between parallel workers).
 4. **Render.** The parent process renders each executed notebook as soon as it
    is done, with one :class:`vu_lib.render.Renderer` built once (or Quarto via
    :func:`vu_lib.render.render_with_quarto`), and writes the tables of the
@@ -70,9 +72,8 @@ STATUS_OK = "klar"
 STATUS_CACHED = "oförändrad"
 STATUS_FAILED = "misslyckades"
 STATUS_RENDER_FAILED = "renderingsfel"
-STATUS_NOT_RUN = "ej körd"
 GOOD_STATUSES = frozenset({STATUS_OK, STATUS_CACHED})
-FAILED_STATUSES = frozenset({STATUS_FAILED, STATUS_RENDER_FAILED, STATUS_NOT_RUN})
+FAILED_STATUSES = frozenset({STATUS_FAILED, STATUS_RENDER_FAILED})
 
 _KIND_ORDER = {"vu": 0, "oversikt": 100, "modell": 200, "budget": 300}
 _KIND_LABELS = {"vu": "Verksamhetsuppdrag", "oversikt": "Översikt", "modell": "Modell", "budget": "Budget"}
@@ -518,13 +519,20 @@ def data_fingerprint(store: Path) -> tuple[str, str, str]:
     fp = store_fingerprint(store) if store.exists() else ""
     if fp:
         return fp, fp, f"lager: {store}"
-    from .data import SAMPLE_ROOT
+    from .data import sample_store_path
     from .sample import SAMPLE_VERSION
 
     key = f"exempeldata-{SAMPLE_VERSION}"
-    built = SAMPLE_ROOT / SAMPLE_VERSION / "vu.duckdb"
+    built = sample_store_path()
     shown = (store_fingerprint(built) or key) if built.exists() else key
     return key, shown, "exempeldata"
+
+
+def _store_arg(args) -> Path:
+    """``--store``, or the default store ($VU_STORE or data/vu.duckdb in the project)."""
+    from .data import default_store
+
+    return Path(args.store) if getattr(args, "store", None) else default_store()
 
 
 def collect_inputs(params, store: Path) -> Inputs:
@@ -624,11 +632,10 @@ def data_last_period(inputs: Inputs, out: Path) -> str:
     fingerprint = inputs.data_key
     if fingerprint in known:
         return known[fingerprint]
-    last_month = None
     if inputs.is_sample:
-        from .sample import LAST_MONTH as last_month  # noqa: N811
-    if last_month:
-        last = "%04d-%02d" % tuple(last_month)
+        from .sample import LAST_MONTH
+
+        last = "%04d-%02d" % tuple(LAST_MONTH)
     else:
         from .data import load_dataset
 
@@ -665,22 +672,44 @@ def _kernel_manager_class():
     from jupyter_client.provisioning import LocalProvisioner
 
     class _ForkedKernelProcess:
-        """Popen-like handle of a kernel forked by the zygote (not our child; the zygote reaps it)."""
+        """Popen-like handle of a kernel forked by the zygote (not our child; the zygote reaps it).
+
+        Uses a pidfd where the platform has one (Linux), so a signal can never
+        reach another process that reused the pid; else plain pid checks.
+        """
 
         def __init__(self, pid: int):
             self.pid = pid
             self.returncode: int | None = None
             self.stdin = self.stdout = self.stderr = None
+            self.pidfd = None
+            if hasattr(os, "pidfd_open"):
+                try:
+                    self.pidfd = os.pidfd_open(pid)
+                except OSError:
+                    self.pidfd = None
 
         def poll(self):
             if self.returncode is None:
-                try:
-                    os.kill(self.pid, 0)
-                except ProcessLookupError:
-                    self.returncode = 0
-                except PermissionError:
-                    pass
+                if self.pidfd is not None:
+                    import select
+
+                    if select.select([self.pidfd], [], [], 0)[0]:
+                        self._gone()
+                else:
+                    try:
+                        os.kill(self.pid, 0)
+                    except ProcessLookupError:
+                        self._gone()
+                    except PermissionError:
+                        pass
             return self.returncode
+
+        def _gone(self):
+            self.returncode = 0
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+                self.pidfd = None
 
         def wait(self, timeout=None):
             deadline = None if timeout is None else time.monotonic() + timeout
@@ -691,7 +720,14 @@ def _kernel_manager_class():
             return self.returncode
 
         def send_signal(self, signum):
-            os.kill(self.pid, signum)
+            if self.poll() is not None:
+                return
+            if self.pidfd is not None:
+                import signal
+
+                signal.pidfd_send_signal(self.pidfd, signum)
+            else:
+                os.kill(self.pid, signum)
 
         def terminate(self):
             import signal
@@ -720,10 +756,16 @@ def _kernel_manager_class():
                     fh.close()
             cwd = str(kwargs.get("cwd") or os.getcwd())
             env = dict(kwargs.get("env") or os.environ)
-            pid = _zygote_request(sock, {"argv": cmd[3:], "env": env, "cwd": cwd, "log": log})
+            try:
+                pid = _zygote_request(sock, {"argv": cmd[3:], "env": env, "cwd": cwd, "log": log})
+            except (OSError, RuntimeError, ValueError):
+                os.environ.pop("VU_BATCH_ZYGOTE_SOCKET", None)  # the zygote is gone: launch normally from now on
+                return await self.launch_kernel(cmd, **kwargs)
             self.process = _ForkedKernelProcess(pid)
             self.pid = pid
-            self.pgid = pid  # the child calls setsid()
+            # The child calls setsid(), so its group is its pid; without a pidfd the
+            # group is signalled (as for a normal kernel), with one the process itself.
+            self.pgid = None if self.process.pidfd is not None else pid
             self.cwd = cwd
             return self.connection_info
 
@@ -816,7 +858,15 @@ def _zygote_request(address: str, request: dict) -> int:
 
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(600)
-        s.connect(address)
+        deadline = time.monotonic() + 30
+        while True:  # the zygote may still be starting
+            try:
+                s.connect(address)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
         s.sendall(json.dumps(request).encode("utf-8") + b"\n")
         data = b""
         while not data.endswith(b"\n"):
@@ -831,11 +881,19 @@ def _zygote_request(address: str, request: dict) -> int:
 
 
 def zygote_supported() -> bool:
-    """Whether kernels can be forked from a zygote here (POSIX, not disabled)."""
+    """Whether kernels are forked from a zygote here.
+
+    On by default on Linux; ``VU_BATCH_ZYGOTE=0`` turns it off, ``=1`` turns it
+    on elsewhere on POSIX (macOS system frameworks are not always fork-safe).
+    """
     import socket
 
-    return (hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and sys.platform != "win32"
-            and os.environ.get("VU_BATCH_ZYGOTE", "1").lower() not in ("0", "no", "false", "nej"))
+    if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX") or sys.platform == "win32":
+        return False
+    setting = os.environ.get("VU_BATCH_ZYGOTE", "").strip().lower()
+    if setting in ("0", "no", "false", "nej", "off"):
+        return False
+    return sys.platform.startswith("linux") or setting in ("1", "yes", "true", "ja", "on")
 
 
 # Modules preloaded by the zygote: the notebooks' heavy imports, ipykernel itself
@@ -905,8 +963,10 @@ class Zygote:
             [sys.executable, "-c", code, str(PROJECT_ROOT), self.socket_path, json.dumps(config)],
             stdin=subprocess.PIPE, stdout=self._log, stderr=self._log, cwd=str(cwd),
         )
-        # Wait for the socket to exist (bound before preloading) so workers can connect at once.
-        deadline = time.monotonic() + 30
+
+    def wait_bound(self, timeout: float = 30) -> None:
+        """Wait until the socket is bound (it is, before the preloading starts)."""
+        deadline = time.monotonic() + timeout
         while not os.path.exists(self.socket_path):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise VuError("Kunde inte starta kärnfabriken (zygote): " + self._tail())
@@ -972,8 +1032,21 @@ def _zygote_main(argv: list[str]) -> None:
     gc.freeze()
     print(f"zygote ready: imports {t1 - t0:.2f} s, data {time.perf_counter() - t1:.2f} s",
           file=sys.stderr, flush=True)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
-    children: list[int] = []
+    # Reap kernels as soon as they exit, so a worker polling a kernel's pid sees it
+    # gone at once; a pid still in `children` is unreaped, hence still ours.
+    children: set[int] = set()
+
+    def _reap(_signum=None, _frame=None):
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            children.discard(pid)
+
+    signal.signal(signal.SIGCHLD, _reap)
     while True:
         ready, _, _ = select.select([srv, sys.stdin], [], [])
         if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
@@ -1002,15 +1075,18 @@ def _zygote_main(argv: list[str]) -> None:
             conn.close()
             srv.close()
             _zygote_child(req, base_path)  # never returns
-        children.append(pid)
+        children.add(pid)
         conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
         conn.close()
     srv.close()
-    for pid in children:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    _reap()
+    for pid in list(children):  # unreaped: alive or zombie, the pid is still ours
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
+    _reap()
     try:
         os.unlink(sock_path)
     except OSError:
@@ -1044,7 +1120,9 @@ def _zygote_child(req: dict, base_path: list[str]) -> None:
             np.random.seed()
         import ipykernel_launcher  # noqa: F401 - for its path, as `-m` would set sys.argv[0]
 
-        sys.argv = [ipykernel_launcher.__file__, *req["argv"]]
+        # parent_handle: ipykernel's parent poller ends the kernel if the zygote dies
+        # (as a kernel launched by jupyter_client does when its launcher dies).
+        sys.argv = [ipykernel_launcher.__file__, *req["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()
@@ -1523,7 +1601,8 @@ def render_log_text(log: dict) -> str:
     for j in log.get("jobb", []):
         rend = sum((j.get("rendering_sekunder") or {}).values()) if j.get("rendering_sekunder") else None
         exe = j.get("korning_sekunder")
-        lines.append(f"{j['namn']:<16}{j['status']:<16}{_secs(exe):>10}{_secs(rend):>11}  {j.get('notebook', '')}")
+        note = f"  (körd {str(j['senast_kord'])[:16].replace('T', ' ')})" if j.get("senast_kord") and j.get("fran_cache") else ""
+        lines.append(f"{j['namn']:<16}{j['status']:<16}{_secs(exe):>10}{_secs(rend):>11}  {j.get('notebook', '')}{note}")
     failed = [j for j in log.get("jobb", []) if j.get("fel")]
     if failed:
         lines += ["", "Fel:"]
@@ -1564,6 +1643,14 @@ def _resolve_renderer(choice: str) -> str:
     import shutil
 
     return "quarto" if shutil.which("quarto") else "builtin"
+
+
+def check_renderer(choice: str) -> None:
+    """``--renderer quarto`` needs Quarto on PATH (BatchUsageError otherwise)."""
+    import shutil
+
+    if choice == "quarto" and shutil.which("quarto") is None:
+        raise BatchUsageError("Quarto finns inte på PATH; installera Quarto eller använd --renderer builtin")
 
 
 def parse_formats(value: str | Iterable[str]) -> list[str]:
@@ -1705,7 +1792,8 @@ class Batch:
             if not self.force and state.is_fresh(job):
                 e = state.jobs[job.name]
                 self.results[job.name] = {"status": STATUS_CACHED, "exec": None, "render": {}, "error": None,
-                                          "executed_at": e.get("executed_at")}
+                                          "executed_at": e.get("executed_at"), "previous_exec": e.get("exec_seconds"),
+                                          "previous_render": e.get("render_seconds")}
                 self._say(f"{job.name}: oförändrad, hoppar över")
             else:
                 todo.append(job)
@@ -1753,6 +1841,10 @@ class Batch:
                 "rendering_sekunder": r.get("render") or {}, "start": r.get("started"), "slut": r.get("ended"),
                 "fel": r.get("error"),
             })
+            if r["status"] == STATUS_CACHED:
+                jobs[-1].update({"fran_cache": True, "senast_kord": r.get("executed_at"),
+                                 "senaste_korning_sekunder": r.get("previous_exec"),
+                                 "senaste_rendering_sekunder": r.get("previous_render") or {}})
         return {
             "kommando": self.info.get("command", ""),
             "etikett": self.label,
@@ -1816,6 +1908,12 @@ class Batch:
                         "kernel_log": str(tmpdir / f"{job.name}.kernel.log")}
                 specs[job.name] = spec
                 futures[executor.submit(_execute_job, spec)] = job
+            if zygote is not None:
+                try:
+                    zygote.wait_bound()
+                except VuError:
+                    zygote.close()
+                    zygote = None  # the workers fall back to launching kernels themselves
             # While the workers start: the displayed data fingerprint (builds the
             # sample store if needed) and the renderer (imports nbconvert & co).
             self.inputs.resolve_sample_fingerprint()
@@ -2050,9 +2148,10 @@ def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None
         params = load_params()
         notebooks = notebooks or NotebookSet()
         formats = parse_formats(args.to)
+        check_renderer(args.renderer)
         if args.jobs is not None and args.jobs < 1:
             raise BatchUsageError("--jobs måste vara minst 1")
-        inputs = collect_inputs(params, Path(args.store))
+        inputs = collect_inputs(params, _store_arg(args))
         if args.period:
             period = validate_period(params, args.period)
         else:
@@ -2097,11 +2196,12 @@ def cli_budget(args, *, notebooks: NotebookSet | None = None, renderer_factory=N
         params = load_params()
         notebooks = notebooks or NotebookSet()
         formats = parse_formats(args.to)
+        check_renderer(args.renderer)
         if args.jobs is not None and args.jobs < 1:
             raise BatchUsageError("--jobs måste vara minst 1")
         jobs = plan_budget(params, int(args.year), notebooks=notebooks)
         extra = apply_extra_parameters(jobs, [tuple(p) for p in (args.parameter or [])], notebooks)
-        inputs = collect_inputs(params, Path(args.store))
+        inputs = collect_inputs(params, _store_arg(args))
         year = int(args.year)
         info = {"title": f"Budgetförslag {year}", "subtitle": "Ersättning per verksamhetsuppdrag för nästa år",
                 "period_label": str(year), "modellversion": params.modellar(year).modellversion,

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from .exceptions import InputError, ParamsError, VuError
 
-DEFAULT_STORE = Path("data/vu.duckdb")
 
 
 def _cmd_list(args) -> int:
@@ -117,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="validera och läs in exportfiler i lagret")
     p.add_argument("files", nargs="+", metavar="FIL")
-    p.add_argument("--store", default=str(DEFAULT_STORE), help="DuckDB-fil (standard: %(default)s)")
+    p.add_argument("--store", default=None, help="DuckDB-fil (standard: $VU_STORE eller data/vu.duckdb i projektet)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("sample", help="skriv exempeldata (alla nio VU och EKB, jan 2023–okt 2026)")
@@ -127,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--to", default="html,pdf", help="format: html,pdf (standard: %(default)s)")
     common.add_argument("--jobs", type=int, default=None, help="antal parallella processer (standard: antal kärnor)")
-    common.add_argument("--store", default=str(DEFAULT_STORE), help="DuckDB-fil (standard: %(default)s; tomt lager ger exempeldata)")
+    common.add_argument("--store", default=None,
+                        help="DuckDB-fil (standard: $VU_STORE eller data/vu.duckdb i projektet; tomt lager ger exempeldata)")
     common.add_argument("--out", default="reports", help="utkatalog (standard: %(default)s)")
     common.add_argument("--renderer", choices=("auto", "builtin", "quarto"), default="auto",
                         help="auto: Quarto om det finns på PATH, annars inbyggd (standard: %(default)s)")
@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "store", "") is None:
+        from .data import default_store
+
+        args.store = str(default_store())
     try:
         return int(args.func(args) or 0)
     except (InputError, ParamsError) as e:
@@ -158,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     except VuError as e:
         print(f"vu: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `vu list | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
