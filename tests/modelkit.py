@@ -2,7 +2,7 @@
 
 Usage::
 
-    from modelkit import make_dataset, params
+    from modelkit import L, V, make_dataset, params, row
 
     ds = make_dataset(
         volymer=[{"period": "2026-03", "vu": "AN-OMR-NV", "kluster": "hemtjanst",
@@ -13,6 +13,8 @@ Usage::
 
 Each row is a dict; ``ar`` and ``manad`` are filled from ``period`` and the
 optional columns (``enhet``, ``utforare``, ``kodtyp`` …) get their defaults.
+:func:`L` and :func:`V` write a ledger and a volume row positionally, and
+:func:`row` picks the one result row a test checks.
 """
 from __future__ import annotations
 
@@ -47,6 +49,27 @@ FLOATS = {"belopp", "varde", "arsarbetare"}
 def params() -> Params:
     """The project's real params (cached by :func:`load_params`)."""
     return load_params()
+
+
+def L(period: str, vu: str, kluster: str, enhet: str, kontoslag: str, belopp, kodtyp: str = "ID") -> dict:
+    """A ledger row: ``L("2026-01", "AN-OMR-NV", "hemtjanst", "411110", "personal", 600)``."""
+    return {"period": period, "kodtyp": kodtyp, "vu": vu, "kluster": kluster, "enhet": enhet,
+            "kontoslag": kontoslag, "belopp": float(belopp)}
+
+
+def V(period: str, vu: str, kluster: str, matt: str, varde, utforare: str = "", enhet: str = "") -> dict:
+    """A volume row: ``V("2026-01", "AN-OMR-NV", "hemtjanst", "utforda_timmar", 100, "leanlink")``."""
+    return {"period": period, "vu": vu, "kluster": kluster, "enhet": enhet, "matt": matt,
+            "utforare": utforare, "varde": float(varde)}
+
+
+def row(df: pd.DataFrame, **keys) -> pd.Series:
+    """The one row of ``df`` whose columns equal ``keys``; fails the test unless there is exactly one."""
+    sel = df
+    for k, v in keys.items():
+        sel = sel[sel[k] == v]
+    assert len(sel) == 1, f"{keys}: {len(sel)} rader"
+    return sel.iloc[0]
 
 
 def frame(kind: str, rows: Iterable[dict] = ()) -> pd.DataFrame:

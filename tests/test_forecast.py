@@ -8,21 +8,10 @@ F and the fixed monthly parts come from vu_lib.compensation (inputs here).
 from __future__ import annotations
 
 import pytest
-from modelkit import make_dataset, params
+from modelkit import L, make_dataset, params, row
 
 from vu_lib import forecast as FC
 from vu_lib.compensation import fixed_compensation, monthly_fixed
-
-
-def L(period, vu, kluster, enhet, kontoslag, belopp):
-    return {"period": period, "vu": vu, "kluster": kluster, "enhet": enhet, "kontoslag": kontoslag,
-            "belopp": float(belopp)}
-
-
-def vu_row(df, vu):
-    sel = df[df["vu"] == vu]
-    assert len(sel) == 1
-    return sel.iloc[0]
 
 
 def test_run_rate_variable_vu():
@@ -45,7 +34,7 @@ def test_run_rate_variable_vu():
         L("2026-02", "AN-OMR-NV", "hemtjanst", "411110", "ovrig_intakt", 40),
         L("2026-02", "AN-OMR-NV", "hemtjanst", "411110", "medel", 500),
     ])
-    r = vu_row(FC.forecast(p, ds, "2026-02"), "AN-OMR-NV")
+    r = row(FC.forecast(p, ds, "2026-02"), vu="AN-OMR-NV")
     assert r.fast_ack == parts[0] + parts[1]
     assert r.rorlig_ack == 600
     assert r.arstakt_rorlig == 3600
@@ -62,7 +51,7 @@ def test_run_rate_fixed_vu_takes_F():
     ds = make_dataset(ledger=[
         L(f"2025-0{m}", "AN-VB", "somatik", "415110", "personal", 3000) for m in (1, 2, 3)
     ] + [L("2025-03", "AN-VB", "somatik", "415110", "ersattning", 123)])
-    r = vu_row(FC.forecast(p, ds, 2025, 3), "AN-VB")
+    r = row(FC.forecast(p, ds, 2025, 3), vu="AN-VB")
     assert r.rorlig_ack == 0
     assert r.arstakt_ersattning == F
     assert r.arstakt_kostnad == 36000
@@ -99,7 +88,7 @@ def test_profile_method(two_years):
     M̂ = 50; R̂ = 1 320 + 50 + 120 − 1 400 = 90.  Run-rate K̂ = 1 200, so the methods differ."""
     p = params()
     df = FC.forecast(p, two_years, "2026-03")
-    r = vu_row(df, "AN-VB")
+    r = row(df, vu="AN-VB")
     assert r.profil_andel_kostnad == pytest.approx(3 / 14)
     assert r.profil_kostnad == pytest.approx(1400)
     assert r.profil_ersattning == pytest.approx(1320)
@@ -111,7 +100,7 @@ def test_profile_method(two_years):
     assert r.arstakt_resultat == pytest.approx(F + 50 + 120 - 1200)
     assert r.skillnad_resultat == pytest.approx(r.arstakt_resultat - 90)
     # a VU without any bookings: every component 0 both years -> 0, no note
-    e = vu_row(df, "SON-BO-BU")
+    e = row(df, vu="SON-BO-BU")
     assert (e.profil_resultat, e.profil_notering) == (0, "")
 
 
@@ -131,7 +120,7 @@ def test_first_year_profile_is_nan_with_note(two_years):
     assert df["profil_resultat"].isna().all()
     assert (df["profil_notering"] == "Inget fullständigt utfall för 2024: profilmetoden kan inte användas").all()
     # the run-rate still works
-    r = vu_row(df, "AN-VB")
+    r = row(df, vu="AN-VB")
     # kostnad Jan-Jun 2025: 3 × 90 + 3 × 110 = 600 -> × 12/6 = 1 200
     assert r.arstakt_kostnad == 1200
 
@@ -142,7 +131,7 @@ def test_december_equals_outcome_when_last_year_complete(two_years):
     for m in range(4, 13):
         rows.append(L(f"2026-{m:02d}", "AN-VB", "demens", "415210", "personal", 120))
     ds = make_dataset(ledger=list(two_years.ledger.drop(columns=["ar", "manad"]).to_dict("records")) + rows)
-    r = vu_row(FC.forecast(params(), ds, "2026-12"), "AN-VB")
+    r = row(FC.forecast(params(), ds, "2026-12"), vu="AN-VB")
     # 2026: revenue 330 + 30 + 50 = 410; cost 300 + 9 × 120 = 1 380; result −970
     assert r.resultat_ack == -970
     assert r.profil_resultat == pytest.approx(-970)

@@ -178,3 +178,12 @@ def test_outputs_are_deterministic_and_free_of_the_code_version(vb):
             for mime, v in bundle.items():
                 if not isinstance(v, str):
                     assert code_version() not in json.dumps(v, default=str), mime
+
+
+def test_budget_for_a_year_with_a_revision(vb):
+    """2026 has revision 4.1 from July; its change item is shown from July, the others from January."""
+    ctx = report.Context(params=vb.params, data=vb.data, year=2026)
+    t = tables(report.budget_forandringar(ctx))[0].data
+    giltig = dict(zip(t["beskrivning"], t["giltig"]))
+    assert giltig["Nattpatrull Nordost tas över från City Nord, juli–december"] == "juli 2026"
+    assert giltig["Seniormottagningen utökas med en sjuksköterska"] == "januari"

@@ -9,18 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from modelkit import make_dataset, params
+from modelkit import L, make_dataset, params, row
 
 from vu_lib import results as R
 from vu_lib.trace import Trace
 
 NINE = ["AN-OMR-NV", "AN-OMR-NO", "AN-OMR-CN", "AN-OPPNA", "AN-VB",
         "SON-OPPNA-BUF", "SON-OPPNA-VUX", "SON-BO-BU", "SON-BO-VUX"]
-
-
-def L(period, vu, kluster, enhet, kontoslag, belopp, kodtyp="ID"):
-    return {"period": period, "kodtyp": kodtyp, "vu": vu, "kluster": kluster, "enhet": enhet,
-            "kontoslag": kontoslag, "belopp": float(belopp)}
 
 
 @pytest.fixture
@@ -48,14 +43,6 @@ def two_units():
         L("2026-02", "AN-OMR-NV", "hemsjukvard", "411210", "personal", 450),
         L("2026-02", "AN-OMR-NV", "hemtjanst", "411110", "overforing", 1500, kodtyp="KOMPLEMENT"),
     ])
-
-
-def row(df, **keys):
-    sel = df
-    for k, v in keys.items():
-        sel = sel[sel[k] == v]
-    assert len(sel) == 1, f"{keys}: {len(sel)} rader"
-    return sel.iloc[0]
 
 
 def test_unit_results_month_and_ytd(two_units):

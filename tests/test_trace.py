@@ -24,7 +24,7 @@ def test_code_version_without_git_hashes_sources(monkeypatch):
     try:
         v = code_version()
         assert re.fullmatch(re.escape(__version__) + r"\+src\.[0-9a-f]{12}", v), v
-        assert v.endswith(trace_mod._source_hash())
+        assert v.endswith(trace_mod.source_hash())
     finally:
         trace_mod.code_version.cache_clear()
 

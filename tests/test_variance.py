@@ -6,28 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from modelkit import make_dataset, params
+from modelkit import L, V, make_dataset, params, row
 
 from vu_lib import variance as VA
 from vu_lib.compensation import rate
-
-
-def L(period, vu, kluster, enhet, kontoslag, belopp):
-    return {"period": period, "vu": vu, "kluster": kluster, "enhet": enhet, "kontoslag": kontoslag,
-            "belopp": float(belopp)}
-
-
-def V(period, vu, kluster, matt, varde, utforare="", enhet=""):
-    return {"period": period, "vu": vu, "kluster": kluster, "enhet": enhet, "matt": matt,
-            "utforare": utforare, "varde": float(varde)}
-
-
-def row(df, **keys):
-    sel = df
-    for k, v in keys.items():
-        sel = sel[sel[k] == v]
-    assert len(sel) == 1, f"{keys}: {len(sel)} rader"
-    return sel.iloc[0]
 
 
 def test_omradesansvar_hours_at_the_price_annex_rate():

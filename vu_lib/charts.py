@@ -49,7 +49,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from . import fmt
+from . import _mimebundle, fmt
 
 
 def _import_altair():
@@ -317,11 +317,7 @@ class Chart:
             VEGALITE_MIME: self.to_json(),
             "text/plain": f"{_words_chart()}: {self.beskrivning}",
         }
-        if include:
-            bundle = {k: v for k, v in bundle.items() if k in include}
-        if exclude:
-            bundle = {k: v for k, v in bundle.items() if k not in exclude}
-        return bundle
+        return _mimebundle.select(bundle, include, exclude)
 
     def __repr__(self) -> str:
         return f"Chart({self.beskrivning!r})"
@@ -378,6 +374,11 @@ def _spec_parts(spec: str) -> tuple[str, int | None]:
 def _scale_for(spec: str) -> float:
     kind, _ = _spec_parts(spec)
     return _MONEY_SCALE.get(kind, 1)
+
+
+def _scaled(value: Any, scale: float) -> float | None:
+    """``value`` in the axis unit (kronor / ``scale``); None where it is missing."""
+    return None if fmt.is_missing(value) else float(value) / scale
 
 
 def _d3_format(spec: str) -> str:
@@ -486,9 +487,9 @@ def monthly_vs_budget(
             base["budget_txt"] = f(r[budget])
             diff = r[utfall] - r[budget] if not (fmt.is_missing(r[utfall]) or fmt.is_missing(r[budget])) else None
             base["avvikelse_txt"] = fs(diff)
-        rows.append({**base, "serie": w["actual"], "varde": None if fmt.is_missing(r[utfall]) else float(r[utfall]) / scale})
+        rows.append({**base, "serie": w["actual"], "varde": _scaled(r[utfall], scale)})
         if budget is not None:
-            rows.append({**base, "serie": w["budget"], "varde": None if fmt.is_missing(r[budget]) else float(r[budget]) / scale})
+            rows.append({**base, "serie": w["budget"], "varde": _scaled(r[budget], scale)})
     long = pd.DataFrame(rows)
     series = [w["actual"]] + ([w["budget"]] if budget is not None else [])
     color = alt.Color(
@@ -564,7 +565,7 @@ def result_per_vu(
     elif sortering is not None:
         raise ValueError("sortering ska vara None, 'namn' eller 'resultat'")
     df = df.reset_index(drop=True)
-    values = [None if fmt.is_missing(v) else float(v) / scale for v in df[resultat]]
+    values = [_scaled(v, scale) for v in df[resultat]]
     chart_df = pd.DataFrame(
         {
             "vu": df[vu].astype(str),
@@ -761,7 +762,7 @@ def key_figure(
         {
             "period": [label_of[str(p)] for p in df[period]],
             "period_lang": [_long_period(p) for p in df[period]],
-            "varde": [None if fmt.is_missing(v) else float(v) / scale for v in df[varde]],
+            "varde": [_scaled(v, scale) for v in df[varde]],
             "varde_txt": [f(v) for v in df[varde]],
         }
     )

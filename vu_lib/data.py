@@ -45,10 +45,12 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .params import PROJECT_ROOT, Params, load_params
+
+if TYPE_CHECKING:  # pandas is imported where frames are built: default_store and sample_store_path need none
+    import pandas as pd
 
 #: Where the embedded sample's store is built (one directory per SAMPLE_VERSION and params fingerprint).
 SAMPLE_ROOT = PROJECT_ROOT / "data" / ".exempel"
@@ -56,6 +58,12 @@ SAMPLE_ROOT = PROJECT_ROOT / "data" / ".exempel"
 #: Natural sign per kontoslag: revenue is booked as credit (negative), so it is negated.
 SIGN = {"ersattning": -1, "medel": -1, "ovrig_intakt": -1, "personal": 1, "ovrig_kostnad": 1,
         "overforing": 1, "overforing_medel": 1}
+
+
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame()
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ class Dataset:
     medel: pd.DataFrame
     fingerprint: str
     source: str
-    loads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loads: pd.DataFrame = field(default_factory=_empty_frame)
 
     @property
     def perioder(self) -> list[str]:
@@ -184,6 +192,8 @@ _CACHE_SIZE = 4
 
 
 def _units(params: Params) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     for vu in params.registry.alla:
         for e in vu.enheter:
@@ -193,6 +203,8 @@ def _units(params: Params) -> pd.DataFrame:
 
 
 def _accounts(params: Params) -> pd.DataFrame:
+    import pandas as pd
+
     rows = [(kodtyp, int(r.fran), int(r.till), r.kontoslag, SIGN[r.kontoslag])
             for kodtyp, ranges in params.registry.kontoplan.items() for r in ranges]
     df = pd.DataFrame(rows, columns=["kodtyp", "fran", "till", "kontoslag", "tecken"])

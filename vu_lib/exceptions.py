@@ -2,7 +2,8 @@
 
 Every error that reaches a user names where the problem is: the file, and for
 tabular input the row and the column. The CLI maps them to exit codes:
-``InputError`` and ``ParamsError`` give 2 (bad input), ``VuError`` gives 1.
+``InputError``, ``ParamsError`` and ``BatchUsageError`` give 2 (bad input),
+``VuError`` gives 1.
 """
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ class VuError(Exception):
 
 class ParamsError(VuError):
     """A parameter file in ``params/`` is missing, malformed or inconsistent."""
+
+
+class BatchUsageError(VuError):
+    """Bad usage or bad input for a batch (``vu run``, ``vu budget``); the CLI exits with code 2."""
 
 
 @dataclass(frozen=True)

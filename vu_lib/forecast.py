@@ -54,8 +54,7 @@ import pandas as pd
 from .compensation import fixed_compensation, monthly_fixed
 from .exceptions import ParamsError
 from .params import Params
-from .results import _level_frame, _trace_last, _ym, cached, eval_periods, unit_table
-from .trace import stamp, trace_for
+from .results import _at_data_periods, _at_period, _level_frame, _ym, cached, unit_table
 
 COMPONENTS = ("ersattning", "ovrig_intakt", "kostnad")
 COMPONENT_LABELS = {"ersattning": "ersättning", "ovrig_intakt": "övriga intäkter", "kostnad": "kostnader"}
@@ -210,13 +209,9 @@ def forecast(params: Params, dataset, year, month: int | None = None) -> pd.Data
         module docstring for the formulas.
     """
     year, month = _ym(year, month)
-    df = _forecast_all(params, dataset)
-    out = df[(df["ar"] == year) & (df["manad"] == month)].reset_index(drop=True)
-    return stamp(out, trace_for(params, dataset, year, month))
+    return _at_period(params, dataset, _forecast_all(params, dataset), year, month)
 
 
 def forecast_all(params: Params, dataset) -> pd.DataFrame:
     """:func:`forecast` for every month with data, stacked."""
-    df = _forecast_all(params, dataset)
-    keep = df.set_index(["ar", "manad"]).index.isin(pd.MultiIndex.from_frame(eval_periods(dataset)))
-    return stamp(df[keep].reset_index(drop=True), _trace_last(params, dataset, None))
+    return _at_data_periods(params, dataset, _forecast_all(params, dataset))

@@ -67,7 +67,8 @@ import pandas as pd
 
 from .params import Nyckeltal, Params
 from .periods import INTERVAL_LABELS, STATUS_DUE, key_figure_state, month_str
-from .results import _level_frame, _trace_last, _ym, cached, cluster_table, eval_periods, monthly_volumes, unit_table
+from .results import (_at_data_periods, _at_period, _level_frame, _ym, cached, cluster_table, monthly_volumes,
+                      unit_table)
 from .trace import stamp, trace_for
 from .variance import _fixed_cum
 
@@ -484,7 +485,6 @@ def _all(params: Params, dataset) -> pd.DataFrame:
         # names and order
         cl = cluster_table(params)
         df = df.merge(cl[["vu", "kluster", "kluster_namn", "_o_kluster"]], on=["vu", "kluster"], how="left")
-        vu_names = {v.id: v.namn for v in params.registry.alla}
         vu_order = {v.id: i for i, v in enumerate(params.registry.alla)}
         df["kluster_namn"] = df["kluster_namn"].fillna("")
         df.loc[df["kluster"] == "", "kluster_namn"] = "Hela uppdraget"
@@ -545,21 +545,19 @@ def nyckeltal(params: Params, dataset, year, month: int | None = None, vu: str |
     if vu is not None:
         params.vu(vu)
     df = _all(params, dataset)
-    keep = (df["ar"] == year) & (df["manad"] == month)
     if vu is not None:
-        keep &= df["vu"] == vu
+        df = df[df["vu"] == vu]
     if endast_aktuella:
-        keep &= df["aktuell"]
-    return stamp(df[keep].reset_index(drop=True), trace_for(params, dataset, year, month))
+        df = df[df["aktuell"]]
+    return _at_period(params, dataset, df, year, month)
 
 
 def nyckeltal_all(params: Params, dataset, vu: str | None = None) -> pd.DataFrame:
     """:func:`nyckeltal` for every month with data, stacked (all VU, or one)."""
     df = _all(params, dataset)
-    keep = df.set_index(["ar", "manad"]).index.isin(pd.MultiIndex.from_frame(eval_periods(dataset)))
     if vu is not None:
-        keep &= (df["vu"] == vu).to_numpy()
-    return stamp(df[keep].reset_index(drop=True), _trace_last(params, dataset, None))
+        df = df[df["vu"] == vu]
+    return _at_data_periods(params, dataset, df)
 
 
 def ej_foljda(params: Params, year, month: int | None = None, vu: str | None = None) -> pd.DataFrame:

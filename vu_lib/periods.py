@@ -24,13 +24,15 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import sys
 from dataclasses import dataclass
-from typing import Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Literal
 
 from .exceptions import ParamsError, VuError
 from .params import Nyckeltal, Params
+
+if TYPE_CHECKING:  # pandas is imported where it is used: the batch's cache path needs this module, not pandas
+    import pandas as pd
 
 Kind = Literal["manad", "delar", "helar"]
 
@@ -73,7 +75,8 @@ def parse_month(value) -> tuple[int, int]:
     """
     if isinstance(value, Period):
         return value.ar, value.manad
-    if isinstance(value, pd.Period):
+    pandas = sys.modules.get("pandas")  # a pandas.Period exists only once pandas is imported
+    if pandas is not None and isinstance(value, pandas.Period):
         return int(value.year), int(value.month)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.year, value.month
@@ -313,6 +316,8 @@ def key_figure_status(params: Params, vu_id: str, value) -> pd.DataFrame:
         ``'ej aktuell denna period'`` | ``'följs upp från <år>'``), ``aktuell``
         (bool). ``attrs['trace']`` is set (without data fingerprint).
     """
+    import pandas as pd
+
     from .trace import stamp, trace_for  # local: trace imports compensation
 
     params.vu(vu_id)

@@ -63,7 +63,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.charts)
 from . import fmt
@@ -568,11 +568,7 @@ class Renderer:
         Path
             ``out_path``.
         """
-        t0 = time.perf_counter()
-        page = self.html_from_notebook(_read_notebook(nb_path), meta)
-        atomic_write(out_path, page)
-        self.timings["html"].append(time.perf_counter() - t0)
-        return Path(out_path)
+        return self._write_timed("html", out_path, lambda: self.html_from_notebook(_read_notebook(nb_path), meta))
 
     # ------------------------------------------------------------------ PDF
     def _typst_meta(self, m: Mapping[str, Any]) -> dict:
@@ -602,7 +598,11 @@ class Renderer:
             md,
             "typst",
             format="markdown+raw_attribute-implicit_figures",
-            extra_args=["--wrap=preserve"],
+            # A pipe table wider than --columns gets fixed relative widths from its
+            # separator dashes, and amounts (no-break spaces) then overflow into the next
+            # column. With a huge --columns pandoc leaves the widths to typst ("auto"),
+            # which sizes each column by its content and wraps only the text columns.
+            extra_args=["--wrap=preserve", "--columns=100000"],
         )
         (workdir / "vu.typ").write_text(self._typ_template, encoding="utf-8")
         head = (
@@ -668,10 +668,13 @@ class Renderer:
         Path
             ``out_path``.
         """
+        return self._write_timed("pdf", out_path, lambda: self.pdf_from_notebook(_read_notebook(nb_path), meta))
+
+    def _write_timed(self, kind: str, out_path: str | os.PathLike, produce: Callable[[], str | bytes]) -> Path:
+        """Write what ``produce`` returns to ``out_path`` atomically; add the time taken to ``timings[kind]``."""
         t0 = time.perf_counter()
-        pdf = self.pdf_from_notebook(_read_notebook(nb_path), meta)
-        atomic_write(out_path, pdf)
-        self.timings["pdf"].append(time.perf_counter() - t0)
+        atomic_write(out_path, produce())
+        self.timings[kind].append(time.perf_counter() - t0)
         return Path(out_path)
 
 

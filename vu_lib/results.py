@@ -385,9 +385,7 @@ def period_results(params: Params, dataset, year: int, month: int | None = None,
     niva : see :func:`results`.
     """
     year, month = _ym(year, month)
-    df = _level_frame(params, dataset, niva)
-    out = df[(df["ar"] == year) & (df["manad"] == month)].reset_index(drop=True)
-    return stamp(out, trace_for(params, dataset, year, month))
+    return _at_period(params, dataset, _level_frame(params, dataset, niva), year, month)
 
 
 def _ym(year, month) -> tuple[int, int]:
@@ -404,6 +402,41 @@ def _trace_last(params: Params, dataset, year: int | None):
         y = max(last)
         return trace_for(params, dataset, y, last[y])
     return trace_for(params, dataset, params.sista_ar)
+
+
+def _at_period(params: Params, dataset, df: pd.DataFrame, year: int, month: int,
+               columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of an all-months frame ``df`` at ``year``-``month``, stamped with that period's trace.
+
+    Parameters
+    ----------
+    params : Params
+    dataset : Dataset
+    df : pandas.DataFrame
+        A frame with ``ar`` and ``manad`` (one of the cached ``_*_all`` frames).
+    year, month : int
+    columns : list of str, optional
+        Keep only these columns, in this order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows in ``df``'s order with a fresh index.
+    """
+    out = df[(df["ar"] == year) & (df["manad"] == month)]
+    if columns is not None:
+        out = out[columns]
+    return stamp(out.reset_index(drop=True), trace_for(params, dataset, year, month))
+
+
+def _at_data_periods(params: Params, dataset, df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an all-months frame ``df`` at the periods with data (:func:`eval_periods`).
+
+    Stamped with the trace of the latest period with ledger data; the rows in
+    ``df``'s order with a fresh index.
+    """
+    keep = df.set_index(["ar", "manad"]).index.isin(pd.MultiIndex.from_frame(eval_periods(dataset)))
+    return stamp(df[keep].reset_index(drop=True), _trace_last(params, dataset, None))
 
 
 # --------------------------------------------------------------------------- netting
@@ -509,16 +542,12 @@ def netting(params: Params, dataset, year, month: int | None = None) -> pd.DataF
     netted with them: its shares are of its own revenue.
     """
     year, month = _ym(year, month)
-    df = _netting_all(params, dataset)
-    out = df[(df["ar"] == year) & (df["manad"] == month)][NETTING_COLUMNS].reset_index(drop=True)
-    return stamp(out, trace_for(params, dataset, year, month))
+    return _at_period(params, dataset, _netting_all(params, dataset), year, month, NETTING_COLUMNS)
 
 
 def netting_all(params: Params, dataset) -> pd.DataFrame:
     """:func:`netting` for every month with data, with ``ar``, ``manad``, ``period`` first."""
-    df = _netting_all(params, dataset)
-    keep = df.set_index(["ar", "manad"]).index.isin(pd.MultiIndex.from_frame(eval_periods(dataset)))
-    return stamp(df[keep].reset_index(drop=True), _trace_last(params, dataset, None))
+    return _at_data_periods(params, dataset, _netting_all(params, dataset))
 
 
 # --------------------------------------------------------------------------- changes of funds
@@ -581,9 +610,7 @@ def medel_report(params: Params, dataset, year, month: int | None = None) -> pd.
     Rows sorted by VU (registry order), type and id.
     """
     year, month = _ym(year, month)
-    df = _medel_all(params, dataset)
-    out = df[(df["ar"] == year) & (df["manad"] == month)][MEDEL_COLUMNS].reset_index(drop=True)
-    return stamp(out, trace_for(params, dataset, year, month))
+    return _at_period(params, dataset, _medel_all(params, dataset), year, month, MEDEL_COLUMNS)
 
 
 MEDEL_SUMMARY_COLUMNS = ["vu", "typ", "typ_namn", "belopp_ack", "antal_arenden", "antal_passerade", "bokfort_ack",
@@ -633,6 +660,4 @@ def medel_summary(params: Params, dataset, year, month: int | None = None) -> pd
     A VU with neither cases nor booked changes of funds has no rows.
     """
     year, month = _ym(year, month)
-    df = _medel_summary_all(params, dataset)
-    out = df[(df["ar"] == year) & (df["manad"] == month)][MEDEL_SUMMARY_COLUMNS].reset_index(drop=True)
-    return stamp(out, trace_for(params, dataset, year, month))
+    return _at_period(params, dataset, _medel_summary_all(params, dataset), year, month, MEDEL_SUMMARY_COLUMNS)

@@ -96,8 +96,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-import numpy as np
-
 from . import compensation
 from .contract import BEMANNING, HUVUDBOK, MEDEL as MEDEL_KIND, VOLYMER
 from .params import Params, Verksamhetsuppdrag, load_params
@@ -316,6 +314,8 @@ class _Rng:
     """A seeded numpy Generator of which only uniform doubles are used."""
 
     def __init__(self, *keys: str):
+        import numpy as np  # here: the batch's cache path reads SAMPLE_VERSION without numpy
+
         self._g = np.random.default_rng([SEED, *(zlib.crc32(k.encode("utf-8")) for k in keys)])
 
     def uniform(self, lo: float = 0.0, hi: float = 1.0) -> float:

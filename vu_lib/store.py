@@ -35,15 +35,18 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
-
-import duckdb
-import pandas as pd
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .contract import KINDS, FileKind
 from .exceptions import InputError, Problem, VuError
 from .params import Params, load_params
-from .readers import ParsedFile, read_files
+
+if TYPE_CHECKING:
+    # Imported where they are used: store_fingerprint (the batch's cache path) needs none of them.
+    import duckdb
+    import pandas as pd
+
+    from .readers import ParsedFile
 
 SCHEMA_VERSION = "1"
 
@@ -140,6 +143,8 @@ def validate_files(paths: Iterable[str | Path], *, params: Params | None = None,
     InputError
         With the problems of all files.
     """
+    from .readers import read_files
+
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError([Problem("(inga filer)", None, None, "inga filer angivna")])
@@ -198,6 +203,8 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    import duckdb
+
     try:
         rows = con.execute("SELECT varde FROM meta WHERE nyckel = 'schemaversion'").fetchall()
         row = rows[0] if rows else None
@@ -213,6 +220,8 @@ def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 @contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open an existing store, with Swedish errors for a busy or foreign file."""
+    import duckdb
+
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as e:
@@ -261,6 +270,8 @@ def _read_state(con: duckdb.DuckDBPyConnection) -> _State:
 
 def _medel_conflicts(con: duckdb.DuckDBPyConnection, pf: ParsedFile) -> list[Problem]:
     """Medel ids of ``pf`` already stored for a period the file does not replace."""
+    import pandas as pd
+
     ids = pd.DataFrame({"id": pf.frame["id"].astype(object), "pos": range(len(pf.frame))})
     periods = pd.DataFrame({"period": pd.Series(pf.periods, dtype=object)})
     con.register("_nya_id", ids)
@@ -284,6 +295,8 @@ def _medel_conflicts(con: duckdb.DuckDBPyConnection, pf: ParsedFile) -> list[Pro
 # --------------------------------------------------------------------------- writing
 def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State) -> dict[int, tuple[int, list]]:
     """Insert the files in the open transaction; returns ``{index: (load id, replaced scopes)}``."""
+    import pandas as pd
+
     now = dt.datetime.now().replace(microsecond=0)
     next_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM laddningar").fetchall()[0][0]
     out = {}
@@ -390,6 +403,8 @@ def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params:
 
 
 def _write_store(store_path: Path, exists: bool, todo: list[ParsedFile], state: _State) -> dict:
+    import duckdb
+
     if exists:
         with connect(store_path, read_only=False) as con:
             con.execute("BEGIN TRANSACTION")
@@ -468,6 +483,8 @@ def _known(path: Path, key: tuple) -> str | None:
 
 def active_loads(store_path: str | Path) -> pd.DataFrame:
     """The load log (``laddningar``) of a store, empty when the store does not exist."""
+    import pandas as pd
+
     path = Path(store_path)
     columns = ["id", "filnamn", "typ", "sha256", "rader", "perioder", "inlast", "aktiv"]
     if not path.exists():

@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from . import fmt
+from . import _mimebundle, fmt
 
 __all__ = ["Table", "TABLE_MIME", "TABLE_MIME_VERSION"]
 
@@ -315,11 +315,7 @@ class Table:
             "text/plain": self.to_text(),
             TABLE_MIME: self.to_json(),
         }
-        if include:
-            bundle = {k: v for k, v in bundle.items() if k in include}
-        if exclude:
-            bundle = {k: v for k, v in bundle.items() if k not in exclude}
-        return bundle
+        return _mimebundle.select(bundle, include, exclude)
 
     def __repr__(self) -> str:
         return self.to_text()

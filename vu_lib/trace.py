@@ -19,10 +19,12 @@ import hashlib
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .params import PROJECT_ROOT, Params
+
+if TYPE_CHECKING:  # pandas is not imported at run time: the batch's cache path uses this module
+    import pandas as pd
 
 _PKG_DIR = Path(__file__).resolve().parent
 
@@ -66,13 +68,22 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
-def _source_hash() -> str:
+def source_hash(pattern: str = "*.py", length: int = 12) -> str:
+    """sha256 over the ``vu_lib`` package's files matching ``pattern``, as hex.
+
+    Each file (in sorted order, outside ``__pycache__``, compiled files left
+    out) contributes its path relative to the package, a NUL byte and its
+    bytes. :func:`code_version` uses the Python sources (``'*.py'``, 12 hex);
+    the batch's cache key every file, templates included (``'*'``, 16 hex).
+    """
     h = hashlib.sha256()
-    for f in sorted(_PKG_DIR.rglob("*.py")):
+    for f in sorted(_PKG_DIR.rglob(pattern)):
+        if not f.is_file() or "__pycache__" in f.parts or f.suffix in (".pyc", ".pyo"):
+            continue
         h.update(f.relative_to(_PKG_DIR).as_posix().encode())
         h.update(b"\0")
         h.update(f.read_bytes())
-    return h.hexdigest()[:12]
+    return h.hexdigest()[:length]
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,7 +101,7 @@ def code_version() -> str:
         status = _git("status", "--porcelain", "--", "vu_lib", "params", "pyproject.toml")
         if status is not None:
             return f"{__version__}+g{inside}" + (".dirty" if status else "")
-    return f"{__version__}+src.{_source_hash()}"
+    return f"{__version__}+src.{source_hash()}"
 
 
 def _params_files(root: Path) -> list[Path]:

@@ -51,9 +51,9 @@ import pandas as pd
 from .compensation import monthly_fixed, rate, service_info, services_of
 from .exceptions import ParamsError
 from .params import Params
-from .results import _level_frame, _trace_last, _ym, cached, cluster_table, eval_periods, monthly_volumes, _grid_cumulate, _years
+from .results import (_at_data_periods, _at_period, _grid_cumulate, _level_frame, _years, _ym, cached, cluster_table,
+                      monthly_volumes)
 from .schablon import schablon_cost
-from .trace import stamp, trace_for
 
 VARIANCE_COLUMNS = [
     "vu", "vu_namn", "kluster", "kluster_namn", "metod", "matt", "ar", "manad", "period",
@@ -309,14 +309,11 @@ def variance(params: Params, dataset, year, month: int | None = None, vu: str | 
     """
     year, month = _ym(year, month)
     df = _variance_all(params, dataset)
-    keep = (df["ar"] == year) & (df["manad"] == month)
     if vu is not None:
-        keep &= df["vu"] == vu
-    return stamp(df[keep].reset_index(drop=True), trace_for(params, dataset, year, month))
+        df = df[df["vu"] == vu]
+    return _at_period(params, dataset, df, year, month)
 
 
 def variance_all(params: Params, dataset) -> pd.DataFrame:
     """:func:`variance` for every month with data, stacked."""
-    df = _variance_all(params, dataset)
-    keep = df.set_index(["ar", "manad"]).index.isin(pd.MultiIndex.from_frame(eval_periods(dataset)))
-    return stamp(df[keep].reset_index(drop=True), _trace_last(params, dataset, None))
+    return _at_data_periods(params, dataset, _variance_all(params, dataset))
