@@ -306,7 +306,7 @@ def load_dataset(store: str | Path | None = None, *, params: Params | None = Non
     params = params if params is not None else load_params()
     path, source = resolve_store(store, params)
     fingerprint = store_fingerprint(path)
-    key = (str(path.resolve()), fingerprint, params)
+    key = (str(path.resolve()), fingerprint, params, source)  # same file, other label: not the same
     ds = _CACHE.get(key)
     if ds is None:
         ds = _read(path, params, fingerprint, source)

@@ -70,15 +70,33 @@ MEDEL_TYP_NAMN = {
 
 # --------------------------------------------------------------------------- caching
 _CACHE: dict[tuple[int, int, str], tuple[weakref.ref, Params, object]] = {}
+#: Results keyed by the dataset's content fingerprint (bounded, oldest dropped first).
+_BY_CONTENT: dict[tuple[str, int, str], tuple[Params, object]] = {}
+_BY_CONTENT_MAX = 64
 
 
 def cached(name: str, params: Params, dataset, build: Callable[[], object]):
-    """Compute ``build()`` once per (params, dataset, name) while ``dataset`` lives.
+    """Compute ``build()`` once per (params, dataset content, name).
 
-    The entry is dropped when the dataset is garbage collected, so a new
-    dataset that happens to get the same ``id`` never sees a stale value.
+    A dataset with a fingerprint is keyed by it: the fingerprint identifies the
+    content, so copies of the same data (``load_dataset`` hands out copies) share
+    the result, and a process forked after a warm-up (the batch's zygote, see
+    :func:`warm_up`) finds it ready. A dataset without a fingerprint is keyed by
+    its identity while it lives (the entry is dropped when it is garbage
+    collected, so a new object that gets the same ``id`` never sees a stale value).
     Callers must not mutate what they get back.
     """
+    fingerprint = getattr(dataset, "fingerprint", "")
+    if fingerprint:
+        ckey = (fingerprint, id(params), name)
+        hit = _BY_CONTENT.get(ckey)
+        if hit is not None and hit[0] is params:
+            return hit[1]
+        value = build()
+        if len(_BY_CONTENT) >= _BY_CONTENT_MAX:
+            _BY_CONTENT.pop(next(iter(_BY_CONTENT)))
+        _BY_CONTENT[ckey] = (params, value)
+        return value
     key = (id(dataset), id(params), name)
     hit = _CACHE.get(key)
     if hit is not None and hit[0]() is dataset and hit[1] is params:
@@ -90,6 +108,21 @@ def cached(name: str, params: Params, dataset, build: Callable[[], object]):
         return value
     _CACHE[key] = (ref, params, value)
     return value
+
+
+def warm_up(params: Params, dataset) -> None:
+    """Compute, once, the all-period tables that every report draws from.
+
+    Called by the batch's zygote before it forks kernels, so that each notebook
+    only selects its VU and period from tables already in memory.
+    """
+    from . import forecast, nyckeltal, variance
+
+    for fn in (monthly_ledger, monthly_volumes, netting_all, forecast.forecast_all,
+               variance.variance_all, nyckeltal.nyckeltal_all):
+        fn(params, dataset)
+    _medel_all(params, dataset)
+    _medel_summary_all(params, dataset)
 
 
 # --------------------------------------------------------------------------- registry

@@ -229,8 +229,13 @@ def main(argv: list[str]) -> None:
         # once, every forked kernel starts with it.
         try:
             from vu_lib.data import load_dataset
+            from vu_lib.params import load_params
+            from vu_lib.results import warm_up
 
-            load_dataset(config["store"])
+            # ... and the all-period tables the reports select from (cached by the
+            # data's fingerprint, so the kernels' own load_dataset copies hit them).
+            params = load_params()
+            warm_up(params, load_dataset(config["store"], params=params))
         except BaseException as e:  # noqa: BLE001
             print(f"preload data: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
     gc.collect()
