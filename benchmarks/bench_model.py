@@ -210,7 +210,12 @@ def measure(path: Path) -> int:
     params = load_params()
     t_import = time.perf_counter() - t0
     print(f"Import av vu_lib och parametrar: {t_import:.3f} s, topp-RSS {_rss_mib():.1f} MiB")
-    print(f"Processorer: {os.cpu_count()}; lager: {path.relative_to(ROOT)} ({path.stat().st_size / 2**20:.0f} MiB)")
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        n_store = con.execute("SELECT count(*) FROM huvudbok").fetchone()[0]
+    rows = f"{n_store:,}".replace(",", " ")
+    print(f"Processorer: {os.cpu_count()}; lager: {path.relative_to(ROOT)} ({path.stat().st_size / 2**20:.0f} MiB, {rows} huvudboksrader)")
     s = Steps()
     ds = s.run("load_dataset (DuckDB -> Dataset)", lambda: load_dataset(path, params=params))
     periods = R.eval_periods(ds)
