@@ -273,10 +273,7 @@ def tkr(x: Any, decimals: int = 0, *, sign: bool = False) -> str:
     -------
     str
     """
-    if is_missing(x):
-        return _missing()
-    value = _to_decimal(x) / Decimal(1000)
-    return _with_unit(_format_decimal(value, decimals, sign=sign), locale().units["tkr"])
+    return _scaled(x, Decimal(1000), "tkr", decimals, sign)
 
 
 def mnkr(x: Any, decimals: int = 1, *, sign: bool = False) -> str:
@@ -293,10 +290,14 @@ def mnkr(x: Any, decimals: int = 1, *, sign: bool = False) -> str:
     -------
     str
     """
+    return _scaled(x, Decimal(1_000_000), "mnkr", decimals, sign)
+
+
+def _scaled(x: Any, divisor: Decimal, unit: str, decimals: int, sign: bool) -> str:
+    """``x`` kronor divided by ``divisor``, rounded, with the locale's ``unit``."""
     if is_missing(x):
         return _missing()
-    value = _to_decimal(x) / Decimal(1_000_000)
-    return _with_unit(_format_decimal(value, decimals, sign=sign), locale().units["mnkr"])
+    return _with_unit(_format_decimal(_to_decimal(x) / divisor, decimals, sign=sign), locale().units[unit])
 
 
 def pct(x: Any, decimals: int = 1, *, sign: bool = False) -> str:
