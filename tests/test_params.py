@@ -70,6 +70,14 @@ def _replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def _refused(root: Path, relpath: str, old: str, new: str) -> str:
+    """Edit one params file, load, and return the ParamsError's message."""
+    _replace(root / relpath, old, new)
+    with pytest.raises(ParamsError) as e:
+        load_params(root)
+    return str(e.value)
+
+
 def test_unknown_key_is_named(params_copy):
     _replace(params_copy / "modell" / "2025.yaml", "po_palagg:", "po_pallag:")
     with pytest.raises(ParamsError) as e:
@@ -93,10 +101,8 @@ def test_wrong_type_names_key_and_expectation(params_copy):
 
 
 def test_index_given_as_percent_is_refused(params_copy):
-    _replace(params_copy / "modell" / "2026.yaml", "lon: 0.031", "lon: 3.1")
-    with pytest.raises(ParamsError) as e:
-        load_params(params_copy)
-    assert "index: lon = 3.1 ser inte ut som en andel (skriv 0.031 för 3,1 %)" in str(e.value)
+    msg = _refused(params_copy, "modell/2026.yaml", "lon: 0.031", "lon: 3.1")
+    assert "index: lon = 3.1 ser inte ut som en andel (skriv 0.031 för 3,1 %)" in msg
 
 
 def test_yaml_syntax_error_gives_line(params_copy):
@@ -109,10 +115,8 @@ def test_yaml_syntax_error_gives_line(params_copy):
 
 
 def test_unit_with_unknown_cluster(params_copy):
-    _replace(params_copy / "registry.yaml", "namn: Hemtjänst Ryd, kluster: hemtjanst", "namn: Hemtjänst Ryd, kluster: hemtjänst")
-    with pytest.raises(ParamsError) as e:
-        load_params(params_copy)
-    assert "enhet 411120 (Hemtjänst Ryd) anger okänt kluster 'hemtjänst'; kända: hemtjanst, hemsjukvard, hemrehabilitering" in str(e.value)
+    msg = _refused(params_copy, "registry.yaml", "namn: Hemtjänst Ryd, kluster: hemtjanst", "namn: Hemtjänst Ryd, kluster: hemtjänst")
+    assert "enhet 411120 (Hemtjänst Ryd) anger okänt kluster 'hemtjänst'; kända: hemtjanst, hemsjukvard, hemrehabilitering" in msg
 
 
 def test_duplicate_code_is_refused(params_copy):
@@ -123,17 +127,13 @@ def test_duplicate_code_is_refused(params_copy):
 
 
 def test_change_item_for_unknown_vu(params_copy):
-    _replace(params_copy / "modell" / "2025.yaml", "vu: AN-VB, typ: effektiviseringskrav", "vu: AN-VX, typ: effektiviseringskrav")
-    with pytest.raises(ParamsError) as e:
-        load_params(params_copy)
-    assert "2025.yaml: forandringar: okänt VU 'AN-VX'" in str(e.value)
+    msg = _refused(params_copy, "modell/2025.yaml", "vu: AN-VB, typ: effektiviseringskrav", "vu: AN-VX, typ: effektiviseringskrav")
+    assert "2025.yaml: forandringar: okänt VU 'AN-VX'" in msg
 
 
 def test_first_year_must_give_every_fixed_compensation(params_copy):
-    _replace(params_copy / "modell" / "2023.yaml", "  SON-BO-BU: 63700000\n", "")
-    with pytest.raises(ParamsError) as e:
-        load_params(params_copy)
-    assert "fast_ersattning saknar SON-BO-BU (första modellåret anger ersättningen direkt)" in str(e.value)
+    msg = _refused(params_copy, "modell/2023.yaml", "  SON-BO-BU: 63700000\n", "")
+    assert "fast_ersattning saknar SON-BO-BU (första modellåret anger ersättningen direkt)" in msg
 
 
 def test_share_only_for_efficiency_requirement(params_copy):
@@ -145,10 +145,8 @@ def test_share_only_for_efficiency_requirement(params_copy):
 
 
 def test_revision_outside_its_year(params_copy):
-    _replace(params_copy / "modell" / "2026.yaml", "giltig_fran: 2026-07", "giltig_fran: 2025-07")
-    with pytest.raises(ParamsError) as e:
-        load_params(params_copy)
-    assert "revision 4.1 gäller från 2025-07, utanför året 2026" in str(e.value)
+    msg = _refused(params_copy, "modell/2026.yaml", "giltig_fran: 2026-07", "giltig_fran: 2025-07")
+    assert "revision 4.1 gäller från 2025-07, utanför året 2026" in msg
 
 
 def test_missing_directory():

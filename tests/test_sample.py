@@ -50,31 +50,28 @@ def params():
     return load_params()
 
 
-@pytest.fixture(scope="module")
-def ledger(sample_dir) -> pd.DataFrame:
-    frames = [pd.read_csv(sample_dir / f"huvudbok_{y}.csv", sep=";", encoding="cp1252", dtype=str,
+def _read_years(sample_dir, kind: str, encoding: str, column: str, as_: str) -> pd.DataFrame:
+    """All years of one kind of sample file, read as plain text, ``column`` parsed to ``as_``."""
+    frames = [pd.read_csv(sample_dir / f"{kind}_{y}.csv", sep=";", encoding=encoding, dtype=str,
                           keep_default_na=False) for y in YEARS]
     df = pd.concat(frames, ignore_index=True)
-    df["b"] = df["belopp"].map(dec)
+    df[as_] = df[column].map(dec)
     return df
+
+
+@pytest.fixture(scope="module")
+def ledger(sample_dir) -> pd.DataFrame:
+    return _read_years(sample_dir, "huvudbok", "cp1252", "belopp", "b")
 
 
 @pytest.fixture(scope="module")
 def volumes(sample_dir) -> pd.DataFrame:
-    frames = [pd.read_csv(sample_dir / f"volymer_{y}.csv", sep=";", encoding="utf-8-sig", dtype=str,
-                          keep_default_na=False) for y in YEARS]
-    df = pd.concat(frames, ignore_index=True)
-    df["v"] = df["varde"].map(dec)
-    return df
+    return _read_years(sample_dir, "volymer", "utf-8-sig", "varde", "v")
 
 
 @pytest.fixture(scope="module")
 def staffing(sample_dir) -> pd.DataFrame:
-    frames = [pd.read_csv(sample_dir / f"bemanning_{y}.csv", sep=";", encoding="utf-8-sig", dtype=str,
-                          keep_default_na=False) for y in YEARS]
-    df = pd.concat(frames, ignore_index=True)
-    df["fte"] = df["arsarbetare"].map(dec)
-    return df
+    return _read_years(sample_dir, "bemanning", "utf-8-sig", "arsarbetare", "fte")
 
 
 @pytest.fixture(scope="module")
