@@ -240,6 +240,21 @@ class Revision(_Strict):
     forandringar: list[Forandring] = []
 
 
+class Overforing(_Strict):
+    """How SoF books the monthly fixed transfer and how the reconciliation reads differences.
+
+    ``avrundning``: ``kronor`` (whole kronor by cumulative rounding,
+    ``p_m = round(F m/12) − round(F (m−1)/12)``), ``kronor_sista_manad`` (whole
+    kronor ``round(F/12)`` each month, the remainder in the last month) or ``ore``
+    (``F/12`` to the öre, the remainder in the last month). ``tolerans`` (kr): a
+    booked transfer that differs from the model's by at most this much is
+    rounding, not a deviation.
+    """
+
+    avrundning: Literal["kronor", "kronor_sista_manad", "ore"] = "kronor"
+    tolerans: float = Field(default=1.0, ge=0)
+
+
 class Modellar(_Strict):
     """One model version: the parameters of one year."""
 
@@ -255,6 +270,7 @@ class Modellar(_Strict):
     rorliga_priser: dict[str, RorligtPris] = {}
     forandringar: list[Forandring] = []
     revisioner: list[Revision] = []
+    overforing: Overforing = Overforing()
     schablon: Schablon
     budgetprocess: list[Budgetsteg]
 
