@@ -64,6 +64,23 @@ class Ersattningsform(_Strict):
         return self
 
 
+class Prognosval(_Strict):
+    """Which forecast method is a report's prognosis, and why (the other method gives the range).
+
+    ``metod``: ``profil`` (last year's monthly profile) or ``arstakt`` (run-rate).
+    """
+
+    metod: Literal["profil", "arstakt"]
+    motivering: Annotated[str, Field(min_length=10)]
+
+
+DEFAULT_PROGNOS = Prognosval(
+    metod="profil",
+    motivering=("kostnaderna följer ett månadsmönster (semesterlöner i juni och juli, årsskifteskostnader i "
+                "december) som årstakten inte fångar"),
+)
+
+
 class Verksamhetsuppdrag(_Strict):
     id: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]+$")]
     namnd: Literal["AN", "SON"]
@@ -73,6 +90,7 @@ class Verksamhetsuppdrag(_Strict):
     ersattning: Ersattningsform
     kluster: list[Kluster]
     enheter: list[Enhet]
+    prognos: Prognosval | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -105,6 +123,7 @@ class Registry(_Strict):
     verksamhetsuppdrag: list[Verksamhetsuppdrag]
     separata: list[Verksamhetsuppdrag] = []
     kontoplan: dict[Literal["ID", "KOMPLEMENT"], list[Kontointervall]]
+    prognos: Prognosval = DEFAULT_PROGNOS
 
     @model_validator(mode="after")
     def _check(self):
@@ -336,6 +355,10 @@ class Params(BaseModel):
     def vu_ids(self, include_separata: bool = False) -> list[str]:
         vus = self.registry.alla if include_separata else self.registry.verksamhetsuppdrag
         return [v.id for v in vus]
+
+    def prognosval(self, vu_id: str) -> Prognosval:
+        """The forecast method of a VU's prognosis: the VU's own ``prognos`` or the registry's default."""
+        return self.vu(vu_id).prognos or self.registry.prognos
 
     def nyckeltal_for(self, vu_id: str) -> list[Nyckeltal]:
         return [n for n in self.katalog.nyckeltal if vu_id in n.vu]
