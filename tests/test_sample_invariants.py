@@ -14,9 +14,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from vu_lib import compensation, transfers, variance
-from vu_lib.data import load_dataset
-from vu_lib.params import load_params
+from vu_lib.model import compensation, transfers, variance
+from vu_lib.data.dataset import load_dataset
+from vu_lib.core.params import load_params
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_variance_deviation_and_result_tell_the_same_story(sample):
     A deviation and a result of opposite meaning (cost under budget but a deficit, or the reverse) are
     therefore only possible with a revenue deviation of at least the result's size.
     """
-    from vu_lib.results import period_results
+    from vu_lib.model.results import period_results
 
     params, ds = sample
     checked = 0

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 
 from modelkit import make_dataset, params, with_year
-from vu_lib.compensation import monthly_fixed
-from vu_lib.transfers import (
+from vu_lib.model.compensation import monthly_fixed
+from vu_lib.model.transfers import (
     differing_months,
     exact_sum,
     monthly_transfers,
