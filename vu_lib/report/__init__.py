@@ -84,6 +84,10 @@ _EXPORTS = {
     'rorliga_priser': 'sections_vu',
     'schablon': 'sections_vu',
     'titel': 'sections_vu',
+    'sammanfattning': 'summary',
+    'oversikt_sammanfattning': 'summary',
+    'om_rapporten': 'summary',
+    'bilaga_overforingar': 'sections_vu',
 }
 
 

@@ -124,6 +124,7 @@ class Context:
     vu_id: str | None = None
     scope: str | None = None
     store: str = ""
+    kommentarer: str = ""
     _memo: dict = field(default_factory=dict, repr=False)
 
     # ---- subject
@@ -192,23 +193,26 @@ def _resolve_period(params: Params, data, period: str):
     return make_period(params, str(period))
 
 
-def vu_context(vu: str = "AN-VB", period: str = "", store: str = "") -> Context:
-    """The context of ``vu_rapport``: one VU at one period (''= latest delår in the data)."""
+def vu_context(vu: str = "AN-VB", period: str = "", store: str = "", kommentarer: str = "") -> Context:
+    """The context of ``vu_rapport``: one VU at one period (''= latest delår in the data).
+
+    ``kommentarer``: the commentary directory ('' = :func:`vu_lib.report.commentary.kommentarer_dir`).
+    """
     params = load_params()
     params.vu(vu)
     data = load_data(store)
     p = _resolve_period(params, data, period)
-    return Context(params=params, data=data, year=p.ar, period=p, vu_id=vu, store=store)
+    return Context(params=params, data=data, year=p.ar, period=p, vu_id=vu, store=store, kommentarer=kommentarer)
 
 
-def overview_context(scope: str = "Leanlink", period: str = "", store: str = "") -> Context:
+def overview_context(scope: str = "Leanlink", period: str = "", store: str = "", kommentarer: str = "") -> Context:
     """The context of ``oversikt``: ÄN, SON or Leanlink as a whole at one period."""
     params = load_params()
     if scope not in (*params.registry.namnder, "Leanlink"):
         raise ValueError(f"Okänt omfång '{scope}' (AN, SON eller Leanlink)")
     data = load_data(store)
     p = _resolve_period(params, data, period)
-    return Context(params=params, data=data, year=p.ar, period=p, scope=scope, store=store)
+    return Context(params=params, data=data, year=p.ar, period=p, scope=scope, store=store, kommentarer=kommentarer)
 
 
 def model_context(year: int = 2026, store: str = "") -> Context:
