@@ -19,7 +19,8 @@ PDF) and in the batch's cache key. The file has level-2 sections::
     Belopp: -6,5 mnkr
     Motivering: Varför controllerns prognos skiljer sig från modellens.
 
-``Analys`` is free text; ``Åtgärder`` a list of actions, each with ``Vad``
+``Analys`` is free text; ``Åtgärder`` a list of actions (both may be empty,
+as in the template ``vu kommentar`` writes), each with ``Vad``
 (what), ``Vem`` (who) and ``Senast`` (by when, ``ÅÅÅÅ-MM-DD``); ``Prognos``
 (optional) the controller's own full-year figure (kr, tkr or mnkr) with its
 reason, shown beside the model's. A level-1 heading and HTML comments
@@ -56,14 +57,18 @@ def escape_text(text: str) -> str:
 
     CommonMark and pandoc both read a backslash before any ASCII punctuation as
     that character itself, so ``<script>`` stays text in the HTML, ``#set``
-    stays text in typst and ``=1+1`` cannot start a formula. Line breaks are
-    kept as hard breaks.
+    stays text in typst and ``=1+1`` cannot start a formula. Paragraphs (blank
+    lines) are kept; the lines of a paragraph are joined with spaces.
 
     >>> escape_text("<b>=1+1</b>")
     '\\\\<b\\\\>\\\\=1\\\\+1\\\\</b\\\\>'
     """
-    lines = [_MD_SPECIAL.sub(r"\\\1", line.rstrip()) for line in str(text).splitlines()]
-    return "\\\n".join(lines)
+    paragraphs = re.split(r"\n\s*\n", str(text).strip())
+    out = []
+    for para in paragraphs:
+        joined = " ".join(line.strip() for line in para.splitlines() if line.strip())
+        out.append(_MD_SPECIAL.sub(r"\\\1", joined))
+    return "\n\n".join(p for p in out if p)
 
 
 class CommentaryError(InputError):
@@ -194,9 +199,7 @@ def parse_commentary(path: str | os.PathLike, text: str | None = None) -> Commen
     c = Commentary(path=path, sections=tuple(b[0] for b in blocks))
     for sec, sec_line, lines in blocks:
         if sec == "Analys":
-            c.analys = "\n".join(t for _n, t in lines).strip()
-            if not c.analys:
-                bad(sec_line, "avsnittet 'Analys' är tomt")
+            c.analys = "\n".join(t for _n, t in lines).strip()  # may be empty: a template not yet filled in
         elif sec == "Åtgärder":
             c.atgarder = _actions(lines, sec_line, bad)
         elif sec == "Prognos":
@@ -228,8 +231,6 @@ def _actions(lines, sec_line: int, bad) -> list[Action]:
         if key in items[-1][1]:
             bad(no, f"'{ACTION_KEYS[key]}' står två gånger i samma åtgärd")
         items[-1][1][key] = (no, m.group(2).strip())
-    if not items:
-        bad(sec_line, "avsnittet 'Åtgärder' har ingen åtgärd (skriv '- Vad: …', 'Vem: …', 'Senast: ÅÅÅÅ-MM-DD')")
     out = []
     for start, d in items:
         missing = [ACTION_KEYS[k] for k in ACTION_KEYS if not d.get(k, (0, ""))[1]]

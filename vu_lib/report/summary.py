@@ -94,7 +94,7 @@ def vu_causes(ctx: Context, vu_id: str) -> list[Cause]:
     else:
         u = ctx.memo("units", lambda: period_results(P, ctx.data, ctx.year, ctx.month, "enhet"))
         for r in u[u["vu"] == vu_id].itertuples(index=False):
-            out.append(Cause(f"{r.enhet_namn} ({r.kluster_namn.lower()}): resultat på enheten", float(r.resultat_ack),
+            out.append(Cause(f"{r.enhet_namn} ({nar._gemen(r.kluster_namn)}): resultat på enheten", float(r.resultat_ack),
                              "enhet", r.enhet_namn))
     return out
 
@@ -332,3 +332,47 @@ def om_rapporten(ctx: Context) -> Markdown:
              f"Period: {ctx.period.label}, utfall {ctx.ytd_text}. Modellversion {ctx.modellversion}. "
              f"Data: {ctx.data.fingerprint} ({ctx.data.source}).", "", trace_md(ctx).text]
     return Markdown("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- commentary template
+def commentary_template(ctx: Context) -> str:
+    """A commentary file for the controller, pre-filled (as comments) with the figures to explain.
+
+    The comment block lists the result, the prognosis and its range, the largest causes and the
+    flags of the report; the sections ``Analys`` and ``Åtgärder`` are left for the controller, and
+    ``Prognos`` is described for an own figure. The template as written is a valid, empty commentary.
+    """
+    if ctx.vu_id:
+        f = vu_summary_figures(ctx)
+        subject = f"{ctx.vu.namn} ({ctx.vu_id})"
+        p = f["prognos"]
+        method = f"{p['metod_namn']}; {nar.METHOD_NAMES[p['alternativ_metod']]} ger {_mn(p['alternativ'])}" \
+            if pd.notna(p["alternativ"]) else p["metod_namn"]
+    else:
+        f = oversikt_summary_figures(ctx)
+        subject = ctx.scope_text
+        p = f["prognos"]
+        method = "summan av uppdragens prognoser"
+    lines = [f"# Kommentar: {subject}, {ctx.period.label}", "", "<!--",
+             f"Siffror att förklara ({ctx.ytd_text}, beräknade av modellen):",
+             f"- Resultat hittills: {_mn(f['resultat_ack'])} ({fmt.pct(f['andel'], 1, sign=True)} av intäkterna)",
+             f"- Helårsprognos {ctx.year}: {_mn(p['prognos'])} ({method}), intervall "
+             f"{fmt.mnkr(p['lag'], 1, sign=True)} till {fmt.mnkr(p['hog'], 1, sign=True)}"]
+    if f["orsaker"]:
+        lines.append("- Största orsaker:")
+        lines += [f"    {i}. {c.text}: {_mn(c.belopp)}" for i, c in enumerate(f["orsaker"], start=1)]
+    if f["flaggor"]:
+        lines.append("- Att uppmärksamma:")
+        lines += [f"    - {x}" for x in f["flaggor"]]
+    lines += [
+        "",
+        "Skriv controllerns analys under '## Analys': varför resultatet avviker och vad som driver prognosen.",
+        "Skriv varje beslutad åtgärd under '## Åtgärder' som tre rader:",
+        "    - Vad: vad som ska göras",
+        "      Vem: vem som ansvarar",
+        "      Senast: ÅÅÅÅ-MM-DD",
+        "Vill du ange en egen helårsprognos, lägg till avsnittet '## Prognos' med raderna",
+        "'Belopp: -6,5 mnkr' och 'Motivering: varför'. Rapporten visar då både din och modellens prognos.",
+        "Texten visas som den är skriven (ingen HTML eller formatering tolkas).",
+        "-->", "", "## Analys", "", "", "## Åtgärder", "", ""]
+    return "\n".join(lines)
