@@ -78,12 +78,10 @@ def vu_causes(ctx: Context, vu_id: str) -> list[Cause]:
         for r in v[v["kluster"] != ""].itertuples(index=False):
             if method == "prisbilaga":
                 eff = -float(r.pris_effektivitetseffekt)
-                what = ("kostnad utöver prisbilagans ersättning för utförda timmar och fast del"
-                        if eff < 0 else "kostnad under prisbilagans ersättning för utförda timmar och fast del")
+                what = "kostnad över prisbilagans ersättning" if eff < 0 else "kostnad under prisbilagans ersättning"
             else:
                 eff = -float(r.avvikelse)
-                what = ("kostnad över budget (fast ersättning fördelad efter budgeterade belagda dygn)"
-                        if eff < 0 else "kostnad under budget (fast ersättning fördelad efter budgeterade belagda dygn)")
+                what = "kostnad över budget" if eff < 0 else "kostnad under budget"
             if np.isfinite(eff):
                 out.append(Cause(f"{r.kluster_namn}: {what}", eff, "kluster", r.kluster_namn))
         res = _vu_result(ctx, vu_id)
@@ -97,6 +95,20 @@ def vu_causes(ctx: Context, vu_id: str) -> list[Cause]:
             out.append(Cause(f"{r.enhet_namn} ({nar._gemen(r.kluster_namn)}): resultat på enheten", float(r.resultat_ack),
                              "enhet", r.enhet_namn))
     return out
+
+
+CAUSE_NOTES = {
+    "prisbilaga": ("Prisbilagans ersättning: utförda timmar × timpris plus den fasta delen, fördelad på klustren "
+                   "efter budgeterad timersättning (pris- och effektivitetseffekten i avvikelseanalysen)."),
+    "dygn": "Budget: den fasta ersättningen fördelad på klustren efter budgeterade belagda dygn (avvikelseanalysen).",
+}
+
+
+def cause_note(ctx: Context, vu_id: str) -> str:
+    """One line that says what the causes of a VU are measured against."""
+    from vu_lib.model.variance import variance_vus
+
+    return CAUSE_NOTES.get(variance_vus(ctx.params).get(vu_id), "Resultat per enhet (nivå 3), se bilagan.")
 
 
 def largest(causes: list[Cause], result: float, n: int = 3) -> list[Cause]:
@@ -243,6 +255,8 @@ def sammanfattning(ctx: Context) -> Section:
         lines.append("")
         for i, cause in enumerate(f["orsaker"], start=1):
             lines.append(f"{i}. {cause.text}: {_mn(cause.belopp)}")
+        lines.append("")
+        lines.append(cause_note(ctx, vu.id))
         lines.append("")
     if f["flaggor"]:
         lines.append("**Att uppmärksamma**")
