@@ -119,7 +119,11 @@ def _check(text: str, period: str, name: str, where: str) -> None:
     assert result in text, f"{where}: '{result}' saknas"
     prognos = f"Helårsprognos 2026: {belopp(e['prognos'])}"
     assert prognos in text, f"{where}: '{prognos}' saknas"
-    cause = re.search(r"1\. " + re.escape(e["orsak"]) + r": [^:]*?:? ?(" + re.escape(belopp(e["orsak_belopp"])) + ")", text)
+    # the first item of the list of causes (numbered "1." in the PDF's text, an <ol> item in the HTML)
+    head = "Största orsaker till resultatet "
+    assert head in text, f"{where}: '{head}' saknas"
+    first = text[text.index(head) + len(head):]
+    cause = re.match(r"(?:1\. )?" + re.escape(e["orsak"]) + r": [^:]*?:? ?" + re.escape(belopp(e["orsak_belopp"])), first)
     assert cause, f"{where}: största orsaken '{e['orsak']}' med {belopp(e['orsak_belopp'])} saknas"
 
 

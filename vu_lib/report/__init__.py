@@ -54,6 +54,7 @@ _EXPORTS = {
     'model_context': 'context',
     'overview_context': 'context',
     'vu_context': 'context',
+    'modell_avvikelse': 'sections_modell',
     'modell_budgetprocess': 'sections_modell',
     'modell_fast': 'sections_modell',
     'modell_index': 'sections_modell',
