@@ -72,17 +72,22 @@ def _clean(s: str) -> str:
     return re.sub(r"[ \t\r\n]+", " ", s).strip()
 
 
+def _pdf_text(raw: str) -> str:
+    """typst hyphenates at line ends ("Le\xad\nanlink") and pypdf reads a hyphen as U+00AD: undo both."""
+    raw = re.sub(r"(?<=[a-zåäö])[-\u00ad]\n(?=[a-zåäö])", "", raw)
+    return _clean(raw.replace("\u00ad", "-"))
+
+
 def pdf_page1(path: Path) -> str:
     from pypdf import PdfReader
 
-    raw = PdfReader(str(path)).pages[0].extract_text() or ""
-    return _clean(re.sub(r"(?<=[a-zåäö])-\n(?=[a-zåäö])", "", raw))
+    return _pdf_text(PdfReader(str(path)).pages[0].extract_text() or "")
 
 
 def pdf_all(path: Path) -> str:
     from pypdf import PdfReader
 
-    return _clean("\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages))
+    return _pdf_text("\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages))
 
 
 def html_top(path: Path) -> str:

@@ -155,6 +155,29 @@ class Registry(_Strict):
 
 
 # --------------------------------------------------------------------------- key figures
+class Malintervall(_Strict):
+    """A key figure's target or expected range, in the figure's unit (``min``/``max``; one may be absent).
+
+    ``kluster`` gives other ranges for named clusters; ``kalla`` says where the range comes from.
+    """
+
+    min: float | None = None
+    max: float | None = None
+    kalla: str | None = None
+    kluster: dict[str, "Malintervall"] = {}
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.min is None and self.max is None and not self.kluster:
+            raise ValueError("mal kräver min, max eller kluster")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"mal: min {self.min} är större än max {self.max}")
+        return self
+
+    def for_kluster(self, kluster: str) -> "Malintervall":
+        return self.kluster.get(kluster, self)
+
+
 class Nyckeltal(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     vu: list[str]
@@ -169,6 +192,7 @@ class Nyckeltal(_Strict):
     ekonomisk_paverkan: str | None = None
     forsta_ar: int
     personantal: bool = False
+    mal: Malintervall | None = None
 
 
 class NyckeltalKatalog(_Strict):
