@@ -1,0 +1,71 @@
+"""Page-1 helpers and key figures in context, worked by hand on small datasets."""
+from __future__ import annotations
+
+import pytest
+from modelkit import L, V, make_dataset, params
+
+from vu_lib.model.periods import period as make_period
+from vu_lib.report.context import Context
+from vu_lib.report.summary import Cause, largest
+
+
+def test_largest_causes_pull_the_way_the_result_went():
+    cs = [Cause("a", -300, "kluster", "a"), Cause("b", +500, "kluster", "b"), Cause("c", -100, "kluster", "c"),
+          Cause("d", -200, "kluster", "d"), Cause("e", -50, "kluster", "e")]
+    # a deficit: the three largest negative effects, by size; the surplus of b is not a cause of a deficit
+    assert [c.namn for c in largest(cs, -150)] == ["a", "d", "c"]
+    # a surplus: only b pulls that way
+    assert [c.namn for c in largest(cs, 150)] == ["b"]
+    # a result of about zero: the largest by size
+    assert [c.namn for c in largest(cs, 0.2, n=2)] == ["b", "a"]
+
+
+def _ctx(ds, p="2026-03", vu="AN-VB"):
+    P = params()
+    per = make_period(P, p)
+    return Context(params=P, data=ds, year=per.ar, period=per, vu_id=vu)
+
+
+def test_key_figure_shows_earlier_years_and_target():
+    """AN-VB somatik, March of 2023-2026: 1 000 available days a month, occupied 950, 940, 930, 960:
+    occupancy in March 95,0 / 94,0 / 93,0 / 96,0 %; catalogue target for somatik "minst 96,0"
+    (the VU's min), for korttid "minst 90,0" (its own)."""
+    from vu_lib.report.sections_nyckeltal import nyckeltal
+
+    vol, led = [], []
+    for y, occ in ((2023, 950), (2024, 940), (2025, 930), (2026, 960)):
+        for m in (1, 2, 3):
+            per = f"{y}-{m:02d}"
+            vol += [V(per, "AN-VB", "somatik", "platser", 32), V(per, "AN-VB", "somatik", "tillgangliga_dygn", 1000),
+                    V(per, "AN-VB", "somatik", "belagda_dygn", occ)]
+            led.append(L(per, "AN-VB", "somatik", "415110", "personal", 1000))
+    sec = nyckeltal(_ctx(make_dataset(ledger=led, volymer=vol)))
+    table = next(p for p in sec.parts if hasattr(p, "to_markdown") and "Beläggningsgrad" in p.to_markdown())
+    md = table.to_markdown()
+    head = next(line for line in md.splitlines() if "Kluster" in line)
+    assert [h.strip() for h in head.strip("|").split("|")][-5:] == ["2023", "2024", "2025", "2026", "Mål"]
+    row = next(line for line in md.splitlines() if line.startswith("| Somatik") and "Månaden" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[-5:] == ["95,0", "94,0", "93,0", "96,0", "minst 96,0"]
+    assert "2023, 2024, 2025: samma period tidigare år" in md
+
+
+def test_money_effect_of_occupancy_is_the_volume_effect():
+    """AN-VB 2026-03, korttid only budgeted: F_ytd = F × 3/12 (cumulative twelfths), q_b = 3 000 days, q_a = 2 700:
+    c_b = F_ytd / 3 000; volume effect (2 700 − 3 000) × c_b = −0,1 × F_ytd."""
+    from vu_lib.model.compensation import monthly_fixed
+    from vu_lib.report import narrative as nar
+    from vu_lib.report.sections_nyckeltal import nyckeltal
+
+    P = params()
+    vol, led = [], []
+    for m in (1, 2, 3):
+        per = f"2026-{m:02d}"
+        vol += [V(per, "AN-VB", "korttid", "budget_belagda_dygn", 1000), V(per, "AN-VB", "korttid", "belagda_dygn", 900),
+                V(per, "AN-VB", "korttid", "tillgangliga_dygn", 1100), V(per, "AN-VB", "korttid", "platser", 36)]
+        led.append(L(per, "AN-VB", "korttid", "415310", "personal", 1000))
+    sec = nyckeltal(_ctx(make_dataset(ledger=led, volymer=vol)))
+    f_ytd = sum(monthly_fixed(P, "AN-VB", 2026)[:3])
+    text = sec.text
+    assert f"korttidsplats {nar.belopp(-0.1 * f_ytd, sign=True)}" in text
+    assert "Ekonomisk effekt januari–mars 2026: volymeffekten" in text
