@@ -69,3 +69,34 @@ def test_money_effect_of_occupancy_is_the_volume_effect():
     text = sec.text
     assert f"korttidsplats {nar.belopp(-0.1 * f_ytd, sign=True)}" in text
     assert "Ekonomisk effekt januari–mars 2026: volymeffekten" in text
+
+
+def test_flags_on_the_sample(tmp_path):
+    """The sample's deliberate anomalies at delår 2026-10 (see vu_lib.data.sample):
+    - SON-BO-VUX: the takeover payments of 2026 (MED-2025-006 in January, MED-2025-007 in February,
+      520 000 each) had their återrapportering due 2026-04-30: passed;
+    - SON-OPPNA-VUX: the variable part of June booked in July: two real differences that cancel;
+    - the schablon: a flag when F is at least `schablon_under_andel` of the allocation below it.
+    """
+    from vu_lib.model.budget import budget_schablon
+    from vu_lib.report.context import vu_context
+    from vu_lib.report.summary import flags
+
+    ctx = vu_context("SON-BO-VUX", "2026-10")
+    f = flags(ctx, ["SON-BO-VUX"])
+    assert len(f) == 1 and "MED-2025-006 och MED-2025-007" in f[0] and "2026-04-30" in f[0]
+    assert "1,0\u00a0mnkr" in f[0]   # 2 × 520 000 = 1 040 000
+    vux = flags(vu_context("SON-OPPNA-VUX", "2026-10"), ["SON-OPPNA-VUX"])
+    assert any("juni 2026 (\u22121\u00a0554\u00a0535\u00a0kr), juli 2026 (+1\u00a0554\u00a0535\u00a0kr)" in x
+               and "periodisering" in x for x in vux)
+    # schablon: F − allocation over the allocation, from the budget table, against the threshold
+    sch = budget_schablon(ctx.params, ctx.data, 2026, "2026-10")
+    row = sch[(sch["vu"] == "SON-OPPNA-VUX") & (sch["niva"] == "vu")].iloc[0]
+    share = -row["skillnad"] / row["tilldelning"]
+    assert share >= 0.10
+    assert any("under schablonkostnaden" in x for x in vux)
+    strict = ctx.params.model_copy(update={"registry": ctx.params.registry.model_copy(
+        update={"flaggor": ctx.params.registry.flaggor.model_copy(update={"schablon_under_andel": share + 0.01})})})
+    ctx2 = vu_context("SON-OPPNA-VUX", "2026-10")
+    ctx2.params = strict
+    assert not any("under schablonkostnaden" in x for x in flags(ctx2, ["SON-OPPNA-VUX"]))

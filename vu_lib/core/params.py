@@ -117,6 +117,13 @@ class Kontointervall(_Strict):
     namn: str
 
 
+class Flaggor(_Strict):
+    """When page 1 of a report flags something: ``schablon_under_andel``, a fixed compensation this share
+    or more below the schablon-based allocation for the staffing."""
+
+    schablon_under_andel: float = Field(default=0.10, gt=0, lt=1)
+
+
 class Registry(_Strict):
     version: int
     namnder: dict[Literal["AN", "SON"], str]
@@ -124,6 +131,7 @@ class Registry(_Strict):
     separata: list[Verksamhetsuppdrag] = []
     kontoplan: dict[Literal["ID", "KOMPLEMENT"], list[Kontointervall]]
     prognos: Prognosval = DEFAULT_PROGNOS
+    flaggor: Flaggor = Flaggor()
 
     @model_validator(mode="after")
     def _check(self):

@@ -24,14 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from vu_lib.core.exceptions import VuError
 from vu_lib.report import fmt
 from vu_lib.report import narrative as nar
 from vu_lib.report.commentary import Commentary, CommentaryError, escape_text, load_commentary
 from vu_lib.report.context import Context, Markdown, Section, trace_md
-
-#: A VU whose fixed compensation is more than this share below its schablon-based allocation is flagged.
-SCHABLON_FLAG_SHARE = 0.10
-
 
 @dataclass
 class Cause:
@@ -151,10 +148,11 @@ def flags(ctx: Context, vu_ids: list[str]) -> list[str]:
         out.append(f"SoF:s bokförda överföring till {P.vu(vu).namn} avviker från modellens: {months}.{tail}")
     try:
         sch = ctx.memo("budget_schablon", lambda: budget_schablon(P, ctx.data, y, ctx.period_str))
-    except Exception:  # noqa: BLE001 - no model year or staffing: no flag
+    except VuError:  # no model year for the schablon: no flag
         sch = pd.DataFrame(columns=["vu", "niva", "tilldelning", "skillnad"])
     for r in sch[(sch["niva"] == "vu") & sch["vu"].isin(vu_ids)].itertuples(index=False):
-        if r.tilldelning and pd.notna(r.skillnad) and r.skillnad < -SCHABLON_FLAG_SHARE * r.tilldelning:
+        share = P.registry.flaggor.schablon_under_andel
+        if r.tilldelning and pd.notna(r.skillnad) and r.skillnad <= -share * r.tilldelning:
             out.append(f"{P.vu(r.vu).namn}: den fasta ersättningen {y} ligger {nar.belopp(-r.skillnad)} "
                        f"({fmt.pct(-r.skillnad / r.tilldelning, 0)}) under schablonkostnaden för bemanningen.")
     return out
@@ -199,7 +197,7 @@ def commentary_block(c: Commentary | None, error: str | None, needs_action: bool
     return "\n\n".join(parts)
 
 
-def needs_action_marker(needs: bool) -> Markdown:
+def needs_action_marker(needs: bool) -> "_Marker":
     """An invisible marker the batch reads from the executed notebook (:func:`vu_lib.publish.outputs`)."""
     return _Marker({"saknar_atgarder": bool(needs)})
 
