@@ -94,8 +94,10 @@ class Pdf:
         from pypdf import PdfReader
 
         raw = "\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages)
-        # typst hyphenates Swedish words at line ends ("Le-\nanlink"): join them again
-        self.text = _clean(re.sub(r"(?<=[a-zåäö])-\n(?=[a-zåäö])", "", raw))
+        # typst hyphenates Swedish words at line ends ("Le-\nanlink"): join them again; pypdf reads a
+        # hyphen as U+00AD on some pages (the colophon on the last page): read it as a hyphen
+        raw = re.sub(r"(?<=[a-zåäö])[-\u00ad]\n(?=[a-zåäö])", "", raw)
+        self.text = _clean(raw.replace("\u00ad", "-"))
 
     def section(self, caption: str) -> str:
         i = self.text.find(caption)

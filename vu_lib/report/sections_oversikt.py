@@ -61,7 +61,7 @@ def oversikt_per_vu(ctx: Context) -> Section:
         df = pd.concat([df, sep.assign(namn=sep["namn"] + " (separat reglerad)")], ignore_index=True)
     headers = {"namn": "Verksamhetsuppdrag", "fast_helar": "Fast ersättning helår", "ersattning_ack": "Ersättning hittills",
                "medel_ack": "Förändring av medel", "kostnad_ack": "Kostnad hittills", "resultat_ack": "Resultat hittills",
-               "prognos": "Prognos helår", "metod_namn": "Prognosmetod", "lag": "Intervall, lägst", "hog": "Intervall, högst"}
+               "prognos": "Prognos helår", "lag": "Intervall, lägst", "hog": "Intervall, högst", "metod_namn": "Prognosmetod"}
     fm = {c: "tkr" for c in cols}
     for c in ("resultat_ack", "prognos", "lag", "hog"):
         fm[c] = "+tkr"
