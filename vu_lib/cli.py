@@ -130,11 +130,15 @@ def _cmd_kommentar(args) -> int:
         print(f"{path} finns redan och är korrekt; den skrivs inte över.")
         return 0
     store = args.store or ""
-    if args.rapport in (*params.registry.namnder, "Leanlink"):
-        ctx = overview_context(scope=args.rapport, period=args.period, store=store, kommentarer=args.kommentarer or "")
-    else:
-        params.vu(args.rapport)
-        ctx = vu_context(vu=args.rapport, period=args.period, store=store, kommentarer=args.kommentarer or "")
+    try:
+        if args.rapport in (*params.registry.namnder, "Leanlink"):
+            ctx = overview_context(scope=args.rapport, period=args.period, store=store, kommentarer=args.kommentarer or "")
+        else:
+            params.vu(args.rapport)
+            ctx = vu_context(vu=args.rapport, period=args.period, store=store, kommentarer=args.kommentarer or "")
+    except VuError as e:  # an unknown report or a period outside the data: bad usage
+        print(f"vu: {e}", file=sys.stderr)
+        return 2
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(commentary_template(ctx), encoding="utf-8")
     print(f"Mall skriven: {path}")

@@ -59,17 +59,25 @@ def oversikt_per_vu(ctx: Context) -> Section:
     df = sum_row(nine, "namn", label, cols)
     if len(sep):
         df = pd.concat([df, sep.assign(namn=sep["namn"] + " (separat reglerad)")], ignore_index=True)
+    df["intervall"] = [f"{fmt.tkr(lo, sign=True)} till {fmt.tkr(hi, sign=True)}" if pd.notna(lo) else ""
+                       for lo, hi in zip(df["lag"], df["hog"])]
     headers = {"namn": "Verksamhetsuppdrag", "fast_helar": "Fast ersättning helår", "ersattning_ack": "Ersättning hittills",
                "medel_ack": "Förändring av medel", "kostnad_ack": "Kostnad hittills", "resultat_ack": "Resultat hittills",
-               "prognos": "Prognos helår", "lag": "Intervall, lägst", "hog": "Intervall, högst", "metod_namn": "Prognosmetod"}
+               "prognos": "Prognos helår", "intervall": "Intervall"}
     fm = {c: "tkr" for c in cols}
-    for c in ("resultat_ack", "prognos", "lag", "hog"):
+    for c in ("resultat_ack", "prognos"):
         fm[c] = "+tkr"
+    by_method: dict[str, list[str]] = {}
+    for n, m in zip(nine["namn"], nine["metod_namn"]):
+        by_method.setdefault(m, []).append(n)
+    main_method = max(by_method, key=lambda m: len(by_method[m])) if by_method else ""
+    others = "; ".join(f"{m} för {nar.lista(ns)}" for m, ns in by_method.items() if m != main_method)
+    method_note = (f" Prognosmetod: {main_method}" + (f", utom {others}" if others else "") + ".") if main_method else ""
     table = make_table(df, fm, headers, caption=f"Verksamhetsuppdragen {ctx.ytd_text}, {ctx.scope_text} (tkr)",
                        name="Per verksamhetsuppdrag", total_row=not len(sep),
                        note="Ersättning och kostnad enligt Leanlinks bokföring. Resultat = ersättning + förändring av medel "
                             "+ övriga intäkter − kostnad. Prognos helår: den metod som är vald för uppdraget; den andra "
-                            "metoden ger intervallet. EKB regleras separat och ingår inte i summan av de nio.")
+                            "metoden ger intervallet." + method_note + " EKB regleras separat och ingår inte i summan av de nio.")
     tot = df[df["namn"] == label].iloc[0]
     text = (f"Under {ctx.ytd_text} har Leanlink fått {nar.belopp(tot['ersattning_ack'])} i ersättning för "
             f"{'de nio verksamhetsuppdragen' if ctx.scope == 'Leanlink' else 'nämndens verksamhetsuppdrag'}, och "
