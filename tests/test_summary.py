@@ -100,3 +100,15 @@ def test_flags_on_the_sample(tmp_path):
     ctx2 = vu_context("SON-OPPNA-VUX", "2026-10")
     ctx2.params = strict
     assert not any("under schablonkostnaden" in x for x in flags(ctx2, ["SON-OPPNA-VUX"]))
+
+
+def test_an_offsetting_cause_is_named_when_the_list_overstates_the_result():
+    from vu_lib.report.summary import offsetting
+
+    cs = [Cause("a", -7.4e6, "kluster", "a"), Cause("b", -3.7e6, "kluster", "b"), Cause("c", +9.4e6, "kluster", "c")]
+    result = -1.7e6
+    shown = largest(cs, result)
+    # −7,4 − 3,7 = −11,1 mnkr is more than 1,2 × 1,7: the surplus of c is named beside them
+    assert [c.namn for c in shown] == ["a", "b"] and offsetting(cs, result, shown).namn == "c"
+    # when the causes shown are about the result, nothing is added
+    assert offsetting(cs, -10.5e6, shown) is None

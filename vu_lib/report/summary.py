@@ -117,6 +117,26 @@ def largest(causes: list[Cause], result: float, n: int = 3) -> list[Cause]:
     return sorted(causes, key=lambda c: -abs(c.belopp))[:n]
 
 
+def offsetting(causes: list[Cause], result: float, shown: list[Cause]) -> Cause | None:
+    """The largest effect pulling against the result, when the causes shown add up to much more than the
+    result (by more than a fifth): without it the list would overstate the result."""
+    if abs(result) < 1 or not shown:
+        return None
+    against = [c for c in causes if np.sign(c.belopp) == -np.sign(result) and abs(c.belopp) >= 1]
+    if not against or abs(sum(c.belopp for c in shown)) <= 1.2 * abs(result):
+        return None
+    return max(against, key=lambda c: abs(c.belopp))
+
+
+def _cause_lines(causes: list[Cause], shown: list[Cause], result: float) -> list[str]:
+    lines = ["**Största orsaker till resultatet**", ""]
+    lines += [f"{i}. {c.text}: {_mn(c.belopp)}" for i, c in enumerate(shown, start=1)]
+    opp = offsetting(causes, result, shown)
+    if opp is not None:
+        lines += ["", f"Motverkas av: {opp.text}: {_mn(opp.belopp)}."]
+    return lines + [""]
+
+
 def _vu_result(ctx: Context, vu_id: str) -> pd.Series:
     from vu_lib.model.results import period_results
 
@@ -223,9 +243,10 @@ def vu_summary_figures(ctx: Context) -> dict:
     res = _vu_result(ctx, vu.id)
     intakter = float(res["intakter_ack"])
     result = float(res["resultat_ack"])
-    cs = largest(vu_causes(ctx, vu.id), result)
+    every = vu_causes(ctx, vu.id)
+    cs = largest(every, result)
     return {"resultat_ack": result, "intakter_ack": intakter, "ersattning_ack": float(res["ersattning_ack"]),
-            "andel": result / intakter if intakter else np.nan, "prognos": p, "orsaker": cs,
+            "andel": result / intakter if intakter else np.nan, "prognos": p, "orsaker": cs, "alla_orsaker": every,
             "flaggor": flags(ctx, [vu.id])}
 
 
@@ -249,11 +270,7 @@ def sammanfattning(ctx: Context) -> Section:
     lines.append(why)
     lines.append("")
     if f["orsaker"]:
-        lines.append("**Största orsaker till resultatet**")
-        lines.append("")
-        for i, cause in enumerate(f["orsaker"], start=1):
-            lines.append(f"{i}. {cause.text}: {_mn(cause.belopp)}")
-        lines.append("")
+        lines += _cause_lines(f["alla_orsaker"], f["orsaker"], f["resultat_ack"])
         lines.append(cause_note(ctx, vu.id))
         lines.append("")
     if f["flaggor"]:
@@ -282,7 +299,8 @@ def oversikt_summary_figures(ctx: Context) -> dict:
     causes = [Cause(f"{r.namn}: resultat hittills", float(r.resultat_ack), "vu", r.namn) for r in mine.itertuples(index=False)]
     return {"resultat_ack": result, "intakter_ack": tot["intakter_ack"], "ersattning_ack": tot["ersattning_ack"],
             "andel": result / tot["intakter_ack"] if tot["intakter_ack"] else np.nan, "prognos": tot,
-            "per_vu": mine, "orsaker": largest(causes, result), "flaggor": flags(ctx, ctx.scope_vu_ids)}
+            "per_vu": mine, "orsaker": largest(causes, result), "alla_orsaker": causes,
+            "flaggor": flags(ctx, ctx.scope_vu_ids)}
 
 
 def oversikt_sammanfattning(ctx: Context) -> Section:
@@ -304,11 +322,7 @@ def oversikt_sammanfattning(ctx: Context) -> Section:
                  + "); intervallet är summan av varje uppdrags lägsta och högsta prognos enligt de två metoderna.")
     lines.append("")
     if f["orsaker"]:
-        lines.append("**Största orsaker till resultatet**")
-        lines.append("")
-        for i, cause in enumerate(f["orsaker"], start=1):
-            lines.append(f"{i}. {cause.text}: {_mn(cause.belopp)}")
-        lines.append("")
+        lines += _cause_lines(f["alla_orsaker"], f["orsaker"], f["resultat_ack"])
     if f["flaggor"]:
         lines.append("**Att uppmärksamma**")
         lines.append("")
