@@ -178,3 +178,4 @@ def test_prognosis_falls_back_to_the_other_method_when_the_profile_cannot_be_for
     assert (r.metod, r.reserv) == ("arstakt", True)
     assert r.prognos == pytest.approx(F - 1200)
     assert r.lag == r.hog == r.prognos
+

@@ -259,7 +259,7 @@ def prognosis(params: Params, dataset, year, month: int | None = None, vu_ids=No
             "vu": vu, "namn": f["namn"], "metod": metod, "metod_namn": METHOD_NAMES[metod],
             "motivering": val.motivering, "reserv": reserv, "prognos": round(p, 2),
             "alternativ_metod": other, "alternativ": round(a, 2) if np.isfinite(a) else np.nan,
-            "lag": round(min(both), 2), "hog": round(max(both), 2),
+            "lag": round(min(both), 2) if both else np.nan, "hog": round(max(both), 2) if both else np.nan,
             "resultat_ack": float(f["resultat_ack"]), "ersattning_ack": float(f["ersattning_ack"]),
             "intakter_ack": float(f["ersattning_ack"] + f["medel_ack"] + f["ovrig_intakt_ack"]),
             "profil_notering": f["profil_notering"],
