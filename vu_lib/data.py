@@ -45,7 +45,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .params import PROJECT_ROOT, Params, load_params
 
@@ -88,6 +88,8 @@ class Dataset:
     fingerprint: str
     source: str
     loads: pd.DataFrame = field(default_factory=_empty_frame)
+    kolada: Any = None
+    """The store's active Kolada snapshot (:class:`vu_lib.kolada.KoladaData`), empty when none."""
 
     @property
     def perioder(self) -> list[str]:
@@ -124,7 +126,9 @@ def sample_store_path(params: Params | None = None) -> Path:
     from .params import load_params
     from .trace import params_fingerprint
 
-    key = f"{sample.SAMPLE_VERSION}-{params_fingerprint(params or load_params())}"
+    from .kolada import snapshot_sha
+
+    key = f"{sample.SAMPLE_VERSION}-{params_fingerprint(params or load_params())}-k{snapshot_sha()[:8]}"
     return SAMPLE_ROOT / key / "vu.duckdb"
 
 
@@ -153,6 +157,9 @@ def sample_store(params: Params | None = None) -> Path:
             try:
                 files = sample.write_sample(tmp / "filer")
                 ingest_files(files, tmp / "vu.duckdb", params=params, today=_sample_today(sample))
+                from .kolada import EXAMPLE_SNAPSHOT, load_snapshot
+
+                load_snapshot(EXAMPLE_SNAPSHOT, tmp / "vu.duckdb")  # example values, labelled as such
                 if final.exists():  # a leftover without a store
                     shutil.rmtree(final)
                 tmp.chmod(0o755)  # mkdtemp makes it private
@@ -255,6 +262,7 @@ _LOADS_SQL = "SELECT id, filnamn, typ, sha256, rader, perioder, inlast, aktiv FR
 
 
 def _read(path: Path, params: Params, fingerprint: str, source: str) -> Dataset:
+    from .kolada import read_kolada
     from .store import connect
 
     with connect(path) as con:
@@ -265,6 +273,7 @@ def _read(path: Path, params: Params, fingerprint: str, source: str) -> Dataset:
         bemanning = con.execute(_BEMANNING_SQL).df()
         medel = con.execute(_MEDEL_SQL).df()
         loads = con.execute(_LOADS_SQL).df()
+        kolada = read_kolada(con)
     unknown = ledger["okand"].astype(bool)
     if unknown.any():
         codes = ", ".join(sorted(set(ledger.loc[unknown, "period"])))
@@ -275,7 +284,7 @@ def _read(path: Path, params: Params, fingerprint: str, source: str) -> Dataset:
                       "(kontoslag 'okant')", stacklevel=3)
     ledger = ledger.drop(columns="okand")
     return Dataset(ledger=ledger, volymer=volymer, bemanning=bemanning, medel=medel,
-                   fingerprint=fingerprint, source=source, loads=loads)
+                   fingerprint=fingerprint, source=source, loads=loads, kolada=kolada)
 
 
 def load_dataset(store: str | Path | None = None, *, params: Params | None = None) -> Dataset:
