@@ -13,8 +13,8 @@ import pytest
 
 from conftest import EXPORTS, TODAY
 from kolada_replay import Answer, ReplayServer
-from vu_lib import kolada as K
-from vu_lib.exceptions import ParamsError
+from vu_lib.data import kolada as K
+from vu_lib.core.exceptions import ParamsError
 
 YEARS = [2024, 2025]
 Q = "per_page=5000"
@@ -78,7 +78,7 @@ def server():
 @pytest.fixture
 def store(tmp_path):
     """A store holding the export fixtures (so a snapshot may be loaded into it)."""
-    from vu_lib.store import ingest_files
+    from vu_lib.data.store import ingest_files
 
     path = tmp_path / "vu.duckdb"
     ingest_files(sorted(EXPORTS.glob("*_2026.csv")) + [EXPORTS / "medel.csv"], path, today=TODAY)
@@ -92,7 +92,7 @@ def client(server, kp=None, **kw):
 
 def state(store, directory):
     """What must not change on a failed fetch: the files and the store's active snapshot."""
-    from vu_lib.store import connect, store_fingerprint
+    from vu_lib.data.store import connect, store_fingerprint
 
     with connect(store) as con:
         active = K.read_kolada(con)
@@ -123,7 +123,7 @@ def test_paginated_answer_is_followed_to_the_end_and_stored_as_received(server, 
     # the requests: meta, group, page 1, page 2 and no more
     assert server.log[-2:] == [f"/v3/{DATA_PATH}?{Q}", f"/v3/{DATA_PATH}?page=2&{Q}"]
     assert load is not None and not load.unchanged
-    from vu_lib.store import connect
+    from vu_lib.data.store import connect
 
     with connect(store) as con:
         kd = K.read_kolada(con)
@@ -137,7 +137,7 @@ def test_paginated_answer_is_followed_to_the_end_and_stored_as_received(server, 
 
 def test_gender_split_is_kept_per_gender(server, store, tmp_path):
     fetch_ok(server, store, tmp_path / "kolada")
-    from vu_lib.store import connect
+    from vu_lib.data.store import connect
 
     with connect(store) as con:
         kd = K.read_kolada(con)
@@ -147,7 +147,7 @@ def test_gender_split_is_kept_per_gender(server, store, tmp_path):
 
 
 def test_a_new_snapshot_replaces_the_previous_and_changes_the_fingerprint(server, store, tmp_path):
-    from vu_lib.store import store_fingerprint
+    from vu_lib.data.store import store_fingerprint
 
     before = store_fingerprint(store)
     fetch_ok(server, store, tmp_path / "kolada")
