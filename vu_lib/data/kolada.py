@@ -125,6 +125,8 @@ class Jamforelse(_Strict):
     decimaler: int = Field(default=0, ge=0, le=3)
     riktning: Literal["lagre_battre", "hogre_battre", "neutral"] = "neutral"
     kon: bool = False
+    jamforelsegrupp: Grupp | None = None
+    """Another group of similar municipalities for this KPI (Kolada's groups differ per activity)."""
     definitionsskillnad: str | None = None
 
 
@@ -163,11 +165,26 @@ class KoladaParams(_Strict):
         """Where in the file a KPI id is configured: ``'jamforelser[2].kpi (hemtjanst_kostnad)'``."""
         return ", ".join(f"jamforelser[{i}].kpi ({j.id})" for i, j in enumerate(self.jamforelser) if j.kpi == kpi)
 
-    def areas(self) -> list[tuple[str, str, str]]:
-        """``(role, id, name)`` of the areas fetched: kommun, grupp (if any), riket."""
+    def groups(self) -> list[Grupp]:
+        """Every comparison group: the default one and those of single comparisons."""
+        out: dict[str, Grupp] = {}
+        for g in [self.jamforelsegrupp, *(j.jamforelsegrupp for j in self.jamforelser)]:
+            if g is not None:
+                out.setdefault(g.id, g)
+        return list(out.values())
+
+    def areas(self, j: Jamforelse | None = None) -> list[tuple[str, str, str]]:
+        """``(role, id, name)`` of the areas of comparison ``j``: kommun, grupp (if any), riket.
+
+        Without ``j``: every area fetched (all groups).
+        """
         out = [("kommun", self.kommun.id, self.kommun.namn)]
-        if self.jamforelsegrupp is not None:
-            out.append(("grupp", self.jamforelsegrupp.id, self.jamforelsegrupp.namn))
+        if j is None:
+            out += [("grupp", g.id, g.namn) for g in self.groups()]
+        else:
+            g = j.jamforelsegrupp or self.jamforelsegrupp
+            if g is not None:
+                out.append(("grupp", g.id, g.namn))
         out.append(("riket", self.riket.id, self.riket.namn))
         return out
 
@@ -444,12 +461,15 @@ def fetch_snapshot(kp: KoladaParams, client: KoladaClient, years: list[int], *,
                           + "\n".join(lines) + "\nSök ersättaren med: vu kolada kpi SÖKORD. "
                           "Inget har ändrats; rapporterna använder den tidigare ögonblicksbilden.")
     group_pages: list[dict] = []
-    if kp.jamforelsegrupp is not None:
-        gid = kp.jamforelsegrupp.id
-        group_pages = client.group_pages([gid])
-        if gid not in {v.get("id") for p in group_pages for v in p["json"]["values"]}:
-            raise KoladaError(f"Kolada känner inte till kommungruppen {gid} ({kp.jamforelsegrupp.namn}) i "
-                              f"{kolada_params_path()}, jamforelsegrupp.id; sök med: vu kolada grupper SÖKORD")
+    if kp.groups():
+        gids = [g.id for g in kp.groups()]
+        group_pages = client.group_pages(gids)
+        found = {v.get("id") for p in group_pages for v in p["json"]["values"]}
+        missing = [g for g in kp.groups() if g.id not in found]
+        if missing:
+            raise KoladaError("Kolada känner inte till " + ", ".join(f"kommungruppen {g.id} ({g.namn})" for g in missing)
+                              + f" i {kolada_params_path()}; sök med: vu kolada grupper SÖKORD. "
+                              "Inget har ändrats; rapporterna använder den tidigare ögonblicksbilden.")
     areas = [a[1] for a in kp.areas()]
     data_pages = client.data_pages(kpis, areas, years)
     ou_pages: list[dict] = []

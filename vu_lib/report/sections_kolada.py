@@ -100,7 +100,7 @@ def comparison_frame(ctx: Context, j, vu_id: str) -> tuple[pd.DataFrame, list[in
     if j.nyckeltal is not None:
         rows.append({"rad": "Leanlink (vårt nyckeltal)", "serie": "Leanlink", "kon": "T",
                      **{str(y): ours.get(y, float("nan")) for y in cols}})
-    for role, area, name in kp.areas():
+    for role, area, name in kp.areas(j):
         a = v[v["omrade"] == area]
         genders = ["T"] + (["K", "M"] if j.kon else [])
         for g in genders:
@@ -131,7 +131,7 @@ def _summary(ctx: Context, j, df: pd.DataFrame, years: list[int]) -> str:
     if ly is None:
         return f"Ögonblicksbilden har inga värden för {j.namn.lower()} ({j.kpi})."
     others = [f"{name.lower() if role == 'grupp' else name} {_value_text(_latest(df, name, [ly])[1], j)}"
-              for role, _, name in kp.areas() if role != "kommun"]
+              for role, _, name in kp.areas(j) if role != "kommun"]
     parts.append(f"År {ly} var Koladas värde för {kp.kommun.namn} {_value_text(lv, j)}"
                  + (f" ({', '.join(others)})" if others else "") + ".")
     oy, ov = _latest(df, "Leanlink", [ly])
@@ -219,9 +219,9 @@ def kolada(ctx: Context) -> Section:
     if not kd.finns:
         return Section(Markdown("Det finns ingen Kolada-ögonblicksbild i lagret än. Hämta en med "
                                 "`vu kolada fetch`; rapporterna läser aldrig Kolada direkt."))
-    group = f", {kp.jamforelsegrupp.namn.lower()}" if kp.jamforelsegrupp else ""
-    parts = [Markdown(f"Leanlinks nyckeltal jämförs med Koladas värden för {kp.kommun.namn}{group} och "
-                      f"{kp.riket.namn.lower()}, de senaste åren som finns i ögonblicksbilden. {kalla_text(ctx)}")]
+    parts = [Markdown(f"Leanlinks nyckeltal jämförs med Koladas värden för {kp.kommun.namn}, en grupp liknande "
+                      f"kommuner och {kp.riket.namn.lower()}, de senaste åren som finns i ögonblicksbilden. "
+                      f"{kalla_text(ctx)}")]
     for j in comps:
         df, cols = comparison_frame(ctx, j, vu.id)
         parts.append(Markdown(f"### {j.namn}\n\n{_summary(ctx, j, df, cols)}"
@@ -249,7 +249,7 @@ def oversikt_kolada(ctx: Context) -> Section:
         ly, _ = _latest(df, kp.kommun.namn, cols)
         row = {"_id": j.id, "jamforelse": j.namn, "vu": ", ".join(vus), "ar": str(ly) if ly else "",
                "leanlink": None if len(vus) > 1 or not ly else _latest(df, "Leanlink", [ly])[1]}
-        for role, _, name in kp.areas():
+        for role, _, name in kp.areas(j):
             row[role] = _latest(df, name, [ly])[1] if ly else None
         if j.definitionsskillnad:
             notes.append(f"{len(notes) + 1}. {j.namn}: {j.definitionsskillnad.strip()}")
@@ -263,16 +263,16 @@ def oversikt_kolada(ctx: Context) -> Section:
     for c in ("leanlink", "kommun", "grupp", "riket"):
         if c in df:
             df[c] = [_value_text(v, kp.jamforelse(i)) for v, i in zip(df[c], df["_id"])]
-    headers = {"jamforelse": "Jämförelse", "vu": "Uppdrag", "ar": "År", "leanlink": "Leanlink"}
-    for role, _, name in kp.areas():
-        headers[role] = name
+    headers = {"jamforelse": "Jämförelse", "vu": "Uppdrag", "ar": "År", "leanlink": "Leanlink",
+               "kommun": kp.kommun.namn, "grupp": "Liknande kommuner", "riket": kp.riket.namn}
     headers["anm"] = "Anm."
     if not df["anm"].astype(bool).any():
         headers.pop("anm")
     fmts = {}
     table = make_table(df, fmts, headers, caption=f"Jämförelse med Kolada, senaste år, {ctx.scope_text}",
                        name="Kolada", note=kalla_text(ctx) + " Leanlink: vårt nyckeltal samma år (tomt när "
-                       "jämförelsen gäller flera uppdrag eller saknar nyckeltal).")
+                       "jämförelsen gäller flera uppdrag eller saknar nyckeltal). Liknande kommuner: den "
+                       "jämförelsegrupp som params/kolada.yaml anger för jämförelsen.")
     parts = [Markdown(f"Nyckeltalen jämförs med Koladas värden för {kp.kommun.namn}, jämförelsegruppen och riket. "
                       f"{kalla_text(ctx)}"), table]
     if notes:
