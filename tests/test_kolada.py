@@ -6,6 +6,7 @@ the offline case uses the reserved top-level domain ``.invalid``, which never re
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -330,3 +331,81 @@ def test_example_snapshot_is_labelled_and_in_the_api_format(params):
     vals, kpis = K.snapshot_rows(snap)
     assert {k[0] for k in kpis} == set(kp.kpi_ids)
     assert {v[0] for v in vals} >= set(kp.kpi_ids)
+
+
+# --------------------------------------------------------------------------- the command line
+def _serve_project(server, kp, years):
+    """Routes for the project's params/kolada.yaml: metadata, groups and one data page."""
+    server.route(f"kpi/{','.join(kp.kpi_ids)}?{Q}", {"count": len(kp.kpi_ids), "values": [
+        {"id": k, "title": k, "description": "", "is_divided_by_gender": 0} for k in kp.kpi_ids]})
+    gids = ",".join(g.id for g in kp.groups())
+    server.route(f"municipality_groups/{gids}?{Q}", {"count": 2, "values": [
+        {"id": g.id, "title": g.namn, "members": []} for g in kp.groups()]})
+    areas = ",".join(a[1] for a in kp.areas())
+    ys = ",".join(map(str, years))
+    server.route(f"data/kpi/{','.join(kp.kpi_ids)}/municipality/{areas}/year/{ys}?{Q}",
+                 {"count": 1, "values": [rec(kp.kpi_ids[0], "0580", years[-1], 2500)]})
+    ous = ",".join(o.ou for o in kp.organisatoriska_enheter)
+    ou_kpis = ",".join(dict.fromkeys(kp.jamforelse(r).kpi for o in kp.organisatoriska_enheter for r in o.jamforelser))
+    server.route(f"oudata/kpi/{ou_kpis}/ou/{ous}/year/{ys}?{Q}", {"count": 0, "values": []})
+
+
+def test_cli_fetch_and_kpi_search(server, store, tmp_path, capsys, params):
+    from vu_lib.cli import main
+
+    kp = K.load_kolada_params(params)
+    _serve_project(server, kp, [2024, 2025])
+    rc = main(["kolada", "fetch", "--year", "2025", "2024", "--bas-url", server.base, "--store", str(store),
+               "--dir", str(tmp_path / "kolada")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "Ögonblicksbild sparad" in out and "inläst och aktiv" in out and "Källa: Kolada (RKA), CC BY 4.0" in out
+    assert len(list((tmp_path / "kolada").glob("kolada-*.json"))) == 1
+    server.route(f"kpi?title=hemtj%C3%A4nst&{Q}", {"count": 1, "values": [
+        {"id": "N21006", "title": "Kostnad hemtjänst", "is_divided_by_gender": 1}]})
+    assert main(["kolada", "kpi", "hemtjänst", "--bas-url", server.base]) == 0
+    out = capsys.readouterr().out
+    assert "N21006   kön Kostnad hemtjänst" in out
+
+
+def test_cli_offline_exit_code_and_message(store, tmp_path, capsys):
+    from vu_lib.cli import main
+
+    rc = main(["kolada", "fetch", "--bas-url", "http://api.kolada.invalid/v3", "--store", str(store),
+               "--dir", str(tmp_path / "kolada")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.startswith("vu: Kolada (http://api.kolada.invalid/v3) kan inte nås") and "Traceback" not in err
+    assert not (tmp_path / "kolada").exists()
+
+
+def test_cli_load_refuses_a_foreign_file(store, tmp_path, capsys):
+    from vu_lib.cli import main
+
+    bad = tmp_path / "x.json"
+    bad.write_text('{"values": []}', encoding="utf-8")
+    assert main(["kolada", "load", str(bad), "--store", str(store)]) == 1
+    assert "ingen Kolada-ögonblicksbild från vu" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the report sections
+def test_vu_section_on_the_sample_and_without_snapshot(store):
+    from vu_lib import report
+    from vu_lib.model.nyckeltal import nyckeltal
+
+    ctx = report.vu_context(vu="AN-VB", period="2026-08")
+    sec = report.kolada(ctx)
+    text = sec.text
+    assert "Källa: Kolada (RKA), CC BY 4.0. Ögonblicksbild hämtad 2 november 2026 (exempelvärden" in text
+    tables = [p for p in sec if hasattr(p, "to_markdown")]
+    cost = next(t for t in tables if t.caption.startswith("Kostnad per dygn"))
+    df = cost.data.set_index("rad")
+    assert list(df.columns[-1:]) == ["2026"] and cost.headers["2026"] == "2026 (t.o.m. aug)"
+    # the Leanlink row is the report's own key figure: the VU's vårddygnskostnad, full year 2025
+    nk = nyckeltal(ctx.params, ctx.data, 2025, 12, vu="AN-VB")
+    ours = nk[(nk["nyckeltal_id"] == "vb_varddygnskostnad") & (nk["kluster"] == "") & (nk["avser"] == "ack")]
+    assert df.loc["Leanlink (vårt nyckeltal)", "2025"] == pytest.approx(float(ours["varde"].iloc[0]))
+    assert math.isnan(df.loc["Leanlink (vårt nyckeltal)", "2021"])  # before the model's first year
+    # a store with exports but no snapshot says so, and how to get one
+    ctx2 = report.vu_context(vu="AN-VB", period="2026-08", store=str(store))
+    assert "ingen Kolada-ögonblicksbild i lagret" in report.kolada(ctx2).text
