@@ -57,6 +57,16 @@ masked too (the total itself when there is no other member); when the total
 is masked and no member is, the smallest non-zero member is masked. Person
 figures are yearly, so only year-to-date rows appear and no month can be
 derived from them within one table.
+
+Gender (``kon``): where ``dataset.volymer_kon`` splits a person count into
+women (``'K'``) and men (``'M'``), the person rows are computed again from each
+gender's counts and added with ``kon`` 'K' / 'M' (totals have ``kon == ''``);
+a cluster gets them only when every unit of the cluster with a total that
+year delivers the split. The masking runs over all of them: a total and its
+women and men form one more family, so when one gender is masked and the
+total shown, the other gender is masked too (else it would be the total minus
+the masked one); the cluster/unit families apply within each gender.
+:func:`nyckeltal` returns the totals only unless ``kon=True``.
 """
 from __future__ import annotations
 
