@@ -409,3 +409,13 @@ def test_vu_section_on_the_sample_and_without_snapshot(store):
     # a store with exports but no snapshot says so, and how to get one
     ctx2 = report.vu_context(vu="AN-VB", period="", store=str(store))
     assert "ingen Kolada-ögonblicksbild i lagret" in report.kolada(ctx2).text
+
+
+def test_retry_after_as_seconds_or_http_date():
+    import datetime as dt
+    import email.utils
+
+    assert K._retry_after("7") == 7.0 and K._retry_after(None) is None and K._retry_after("snart") is None
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=120)
+    wait = K._retry_after(email.utils.format_datetime(later, usegmt=True))
+    assert 100 < wait <= 120
