@@ -163,6 +163,14 @@ def _table(ctx: Context, j, df: pd.DataFrame, cols: list[int], vu_name: str):
     for y in cols:
         headers[str(y)] = f"{y} (t.o.m. {fmt.month_name(ctx.month, short=True)})" if y == ctx.year and ctx.month < 12 else str(y)
     note = kalla_text(ctx) + f" KPI {j.kpi}; enhet {_unit(j.enhet)}."
+    kp, kd = _kp(ctx), _kd(ctx)
+    for role, area, name in kp.areas(j):
+        if role == "grupp":
+            n = kd.varden[(kd.varden["kpi"] == j.kpi) & (kd.varden["omrade"] == area) & (kd.varden["kon"] == "T")]
+            n = n.dropna(subset=["antal"])
+            if not n.empty:
+                members = int(n.sort_values("ar")["antal"].iloc[-1])
+                note += f" {name}: Koladas ovägda medelvärde av de {members} kommunerna i gruppen."
     if j.definitionsskillnad:
         note += " " + j.definitionsskillnad.strip()
     return make_table(df, {str(y): f"num({j.decimaler})" for y in cols}, headers,
