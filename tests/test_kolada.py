@@ -384,8 +384,10 @@ def test_cli_load_refuses_a_foreign_file(store, tmp_path, capsys):
 
     bad = tmp_path / "x.json"
     bad.write_text('{"values": []}', encoding="utf-8")
-    assert main(["kolada", "load", str(bad), "--store", str(store)]) == 1
-    assert "ingen Kolada-ögonblicksbild från vu" in capsys.readouterr().err
+    assert main(["kolada", "load", str(bad), "--store", str(store)]) == 2  # bad input
+    assert "x.json: ingen Kolada-ögonblicksbild från vu" in capsys.readouterr().err
+    assert main(["kolada", "load", str(tmp_path / "saknas.json"), "--store", str(store)]) == 2
+    assert "saknas.json: ögonblicksbilden finns inte" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- the report sections

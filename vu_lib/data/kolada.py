@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
 
 from pydantic import Field, model_validator
 
-from vu_lib.core.exceptions import ParamsError, VuError
+from vu_lib.core.exceptions import InputError, ParamsError, Problem, VuError
 from vu_lib.core.params import PROJECT_ROOT, Params, _parse, _Strict, params_dir
 
 if TYPE_CHECKING:
@@ -75,6 +75,11 @@ USER_AGENT = "vu-uppfoljning (Linköpings kommun, SoF)"
 
 class KoladaError(VuError):
     """A Kolada fetch failed; the previous snapshot stays in use (CLI exit code 1)."""
+
+
+def _bad_file(path: Path | str, message: str) -> InputError:
+    """A snapshot file (or the store it is to go into) refused as bad input (CLI exit code 2)."""
+    return InputError([Problem(str(path), None, None, message)])
 
 
 # --------------------------------------------------------------------------- params
@@ -514,18 +519,18 @@ def save_snapshot(snapshot: dict, directory: str | Path | None = None) -> Path:
 
 
 def read_snapshot(path: str | Path) -> dict:
-    """A snapshot file, checked for its format; KoladaError naming the file otherwise."""
+    """A snapshot file, checked for its format; InputError naming the file otherwise."""
     path = Path(path)
     try:
         snap = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise KoladaError(f"Ögonblicksbilden {path} finns inte") from None
+        raise _bad_file(path, "ögonblicksbilden finns inte") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise KoladaError(f"Ögonblicksbilden {path} är inte giltig JSON: {e}") from None
+        raise _bad_file(path, f"ögonblicksbilden är inte giltig JSON: {e}") from None
     if not isinstance(snap, dict) or snap.get("format") != SNAPSHOT_FORMAT:
-        raise KoladaError(f"{path} är ingen Kolada-ögonblicksbild från vu (fältet format saknas eller är fel)")
+        raise _bad_file(path, "ingen Kolada-ögonblicksbild från vu (fältet format saknas eller är fel)")
     if snap.get("formatversion") != SNAPSHOT_VERSION:
-        raise KoladaError(f"{path} har formatversion {snap.get('formatversion')}; denna vu läser {SNAPSHOT_VERSION}")
+        raise _bad_file(path, f"formatversion {snap.get('formatversion')}; denna vu läser {SNAPSHOT_VERSION}")
     return snap
 
 
@@ -594,8 +599,8 @@ def load_snapshot(path: str | Path, store_path: str | Path, *, require_data: boo
     sha = hashlib.sha256(raw).hexdigest()
     vals, kpis = snapshot_rows(snap)
     if not store_path.exists() or (require_data and is_empty(store_path)):
-        raise KoladaError(f"Lagret {store_path} har inga inlästa exportfiler än; ögonblicksbilden {path} är sparad. "
-                          f"Läs in den efter vu ingest med: vu kolada load {path}")
+        raise _bad_file(store_path, f"lagret har inga inlästa exportfiler än; läs in ögonblicksbilden {path} "
+                                    f"efter vu ingest med: vu kolada load {path}")
     with _store_lock(store_path):
         with connect(store_path, read_only=False) as con:
             for sql in _KOLADA_SCHEMA:
