@@ -57,11 +57,12 @@ def _earlier_years(ctx: Context, n, rows: pd.DataFrame) -> tuple[pd.DataFrame, l
     prev = allr[(allr["nyckeltal_id"] == n.id) & (allr["manad"] == ctx.month) & allr["ar"].isin(years)]
     out = rows.copy()
     shown = []
+    keys = _KEYS + (["kon"] if "kon" in rows.columns and "kon" in prev.columns else [])
     for y in years:
-        py = prev[prev["ar"] == y][_KEYS + ["varde"]].rename(columns={"varde": f"ar_{y}"})
+        py = prev[prev["ar"] == y][keys + ["varde"]].rename(columns={"varde": f"ar_{y}"})
         if py.empty or py[f"ar_{y}"].isna().all():
             continue
-        out = out.merge(py, on=_KEYS, how="left")
+        out = out.merge(py, on=keys, how="left")
         shown.append(y)
     return out, shown
 
@@ -83,10 +84,15 @@ def _kf_table(ctx: Context, n, rows: pd.DataFrame, vu_name: str):
     """The table of key figure ``n`` for one VU, without the columns that are empty for it.
 
     Beside this period's value: the same period of each earlier year (from 2023) and the
-    target or expected range of the catalogue (``mal``), where it gives one.
+    target or expected range of the catalogue (``mal``), where it gives one; women and men
+    next to the total where the data splits them (issue 11).
     """
+    from vu_lib.report.kon import NOTE, gender_columns
+
     rows, years = _earlier_years(ctx, n, rows)
     t = key_figure_rows(rows)
+    f = _kf_format(t["enhet_matt"])
+    t, kon_headers = gender_columns(t, f)  # women and men next to the total (issue 11)
     t["mal"] = [_target_text(n.mal, k) for k in t["kluster"]]
     headers = {"rad": "Kluster / enhet", "del_namn": "Mått", "utforare_namn": "Utförare", "avser_namn": "Avser",
                "enhet_matt": "Enhet", **{f"ar_{y}": str(y) for y in years}, "varde": str(ctx.year),
@@ -102,13 +108,15 @@ def _kf_table(ctx: Context, n, rows: pd.DataFrame, vu_name: str):
         headers.pop("anm")
     if t["del_namn"].nunique() == 1:
         headers.pop("del_namn")
-    f = _kf_format(t["enhet_matt"])
     jam = sorted({j for j in t["jamforelse_typ"] if j})
     note = f"Jämförelse: {', '.join(jam)}." if jam and "jamforelse" in headers else ""
     if years:
         note += f" {', '.join(map(str, years))}: samma period tidigare år."
     if "mal" in headers and n.mal is not None and n.mal.kalla:
         note += f" Mål: {n.mal.kalla}."
+    if kon_headers:
+        headers = {k: v for h, l in headers.items() for k, v in ((h, l), *(kon_headers.items() if h == "varde" else ()))}
+        note = f"{note} {NOTE}"
     return make_table(t, {"varde": f, "jamforelse": f, "avvikelse": "+" + f, **{f"ar_{y}": f for y in years}}, headers,
                       caption=f"{n.namn}, {vu_name}, {ctx.ytd_text}", name=n.namn[:31], note=note.strip() or None)
 
@@ -191,7 +199,7 @@ def nyckeltal(ctx: Context) -> Section:
         [f"{r.namn.lower()} ({r.intervall_namn.lower()})" for r in not_due.itertuples(index=False)],
         [f"{r.namn.lower()} ({r.status})" for r in not_followed.itertuples(index=False)],
     ))]
-    values = nk(P, ctx.data, ctx.year, ctx.month, vu=vu.id)
+    values = nk(P, ctx.data, ctx.year, ctx.month, vu=vu.id, kon=True)
     for i in due_ids:
         n = catalogue[i]
         parts.append(Markdown(nar.nyckeltal_beskrivning(n.namn, n.definition, INTERVAL_LABELS[n.intervall],
