@@ -99,6 +99,60 @@ def _cmd_budget(args) -> int:
     return cli_budget(args)
 
 
+def _cmd_kommentar(args) -> int:
+    from vu_lib.report.commentary import check_period, commentary_path, parse_commentary
+
+    if not args.period:
+        raise InputError([_problem("--period", "ange perioden, t.ex. --period 2026-10")])
+    if args.kontrollera or not args.rapport:
+        if args.rapport:
+            path = commentary_path(args.rapport, args.period, args.kommentarer)
+            if not path.is_file():
+                print(f"vu: {path} finns inte", file=sys.stderr)
+                return 2
+            parse_commentary(path)
+            files = [path]
+        else:
+            files = check_period(args.period, args.kommentarer)
+        for f in files:
+            print(f"OK  {f}")
+        if not files:
+            print(f"Inga kommentarer för {args.period}.")
+        return 0
+    from vu_lib.core.params import load_params
+    from vu_lib.report.context import overview_context, vu_context
+    from vu_lib.report.summary import commentary_template
+
+    params = load_params()
+    path = commentary_path(args.rapport, args.period, args.kommentarer)
+    if path.exists():
+        parse_commentary(path)
+        print(f"{path} finns redan och är korrekt; den skrivs inte över.")
+        return 0
+    store = args.store or ""
+    try:
+        if args.rapport in (*params.registry.namnder, "Leanlink"):
+            ctx = overview_context(scope=args.rapport, period=args.period, store=store, kommentarer=args.kommentarer or "")
+        else:
+            params.vu(args.rapport)
+            ctx = vu_context(vu=args.rapport, period=args.period, store=store, kommentarer=args.kommentarer or "")
+    except VuError as e:  # an unknown report or a period outside the data: bad usage
+        print(f"vu: {e}", file=sys.stderr)
+        return 2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(commentary_template(ctx), encoding="utf-8")
+    print(f"Mall skriven: {path}")
+    print("Fyll i '## Analys' och '## Åtgärder'; kontrollera med: "
+          f"vu kommentar {args.rapport} --period {args.period} --kontrollera")
+    return 0
+
+
+def _problem(where: str, message: str):
+    from vu_lib.core.exceptions import Problem
+
+    return Problem(where, None, None, message)
+
+
 def _cmd_lab(args) -> int:
     """JupyterLab on notebooks/, saving vu's report notebooks without outputs (the tree stays clean)."""
     import subprocess
@@ -189,6 +243,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vu", nargs="+", default=None, metavar="VU", help="bara dessa VU")
     p.add_argument("--namnd", choices=("AN", "SON"), default=None, help="bara denna nämnds VU och översikt")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("kommentar", help="skriv eller kontrollera controllerns kommentar till en rapport")
+    p.add_argument("rapport", nargs="?", metavar="RAPPORT",
+                   help="VU-id, AN, SON eller Leanlink (utelämnas med --kontrollera: alla kommentarer för perioden)")
+    p.add_argument("--period", help="månad ÅÅÅÅ-MM, t.ex. 2026-10")
+    p.add_argument("--kommentarer", default=None,
+                   help="katalog för kommentarer (standard: $VU_KOMMENTARER eller kommentarer/ i projektet)")
+    p.add_argument("--store", default=None, help="DuckDB-fil (standard: $VU_STORE eller data/vu.duckdb i projektet)")
+    p.add_argument("--kontrollera", action="store_true", help="kontrollera i stället för att skriva en mall")
+    p.set_defaults(func=_cmd_kommentar)
 
     p = sub.add_parser("budget", parents=[common], help="budgetförslag för ett år")
     p.add_argument("year", type=int, metavar="ÅR")

@@ -667,7 +667,7 @@ def _transfer_parts(params: Params, vol: _Volumes, vu_id: str, y: int, m: int, f
         info = compensation.service_info(params, vu_id, s)
         q = vol.leanlink_volume(vu_id, info["kluster"], info["matt"], p)
         var += compensation.variable_amount(q, compensation.rate(params, vu_id, s, y, m))
-    return fixed * 100, int(var * 100)
+    return int(Decimal(fixed) * 100), int(var * 100)
 
 
 def _medel_by_vu_month() -> dict[tuple[str, str], int]:
