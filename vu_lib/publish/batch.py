@@ -47,7 +47,8 @@ from vu_lib.core.exceptions import BatchUsageError, InputError, ParamsError, VuE
 from vu_lib.publish.execute import WorkerPool, format_execution_error, lighten_imports
 from vu_lib.publish.outputs import (FAILED_STATUSES, STATUS_CACHED, STATUS_FAILED, STATUS_OK, STATUS_RENDER_FAILED,
                       atomic_write_text, clean_stale, dump_json, now, publish_notebook, render_index,
-                      render_log_text, running_path, secs, tables_in_notebook, tmp_name, write_tables_xlsx)
+                      render_log_text, running_path, secs, summary_in_notebook, tables_in_notebook, tmp_name,
+                      write_tables_xlsx)
 from vu_lib.model.periods import PeriodError
 from vu_lib.publish.plan import Job, NotebookSet, apply_extra_parameters, plan_budget, plan_run, validate_period
 
@@ -241,7 +242,8 @@ class Batch:
             if r["status"] != STATUS_CACHED:
                 entry.update({"status": r["status"], "key": job.key if r["status"] == STATUS_OK else None,
                               "executed_at": r.get("executed_at"), "exec_seconds": r.get("exec"),
-                              "render_seconds": r.get("render"), "error": r.get("error")})
+                              "render_seconds": r.get("render"), "error": r.get("error"),
+                              "summary": r.get("summary")})
                 if r.get("outputs") is not None:
                     entry["outputs"] = r["outputs"]
             state.jobs[job.name] = entry
@@ -452,6 +454,7 @@ class Batch:
                     raise VuError(f"renderaren skrev ingen {fmt}-fil")
                 r["render"][fmt] = round(time.perf_counter() - t, 3)
             self._export_tables(job, nb, r)
+            r["summary"] = summary_in_notebook(nb)
             for fmt, tmp in tmps.items():
                 final = self.directory / f"{job.name}.{fmt}"
                 os.replace(tmp, final)
