@@ -849,6 +849,31 @@ class Renderer:
             raise RuntimeError("typst returnerade ingen PDF")
         return bytes(pdf)
 
+    def pdf_layout(self, nb: nbformat.NotebookNode, meta: Mapping[str, Any]) -> list[dict]:
+        """Where the PDF puts each table caption and table cell (for layout tests).
+
+        Compiles the report as :meth:`pdf_from_notebook` does, with the
+        template's check markers on, and returns them: dicts with ``kind``
+        (``'caption'``, ``'cell-start'``, ``'cell-end'``), ``fig`` (the table
+        number), ``page``, and ``y`` (row, 0 = header) or ``rows`` (body
+        rows of the table).
+        """
+        import typst  # noqa: PLC0415
+
+        m = validate_meta(meta)
+        nb = copy.deepcopy(nb)
+        heading = lift_title(nb)
+        with tempfile.TemporaryDirectory(prefix="vu-pdf-") as tmp:
+            work = Path(tmp)
+            main = work / "main.typ"
+            main.write_text(self.typst_source(nb, work), encoding="utf-8")
+            out = typst.query(
+                str(main), "<vu-kontroll>", field="value", root=str(work), font_paths=[str(FONT_DIR)],
+                ignore_system_fonts=True,
+                sys_inputs={"vu-meta": json.dumps(self._typst_meta(m, heading), ensure_ascii=False), "vu-kontroll": "1"},
+            )
+        return json.loads(out)
+
     def _keep(self, work: Path) -> None:
         assert self.keep_typst is not None
         dest = self.keep_typst
