@@ -30,7 +30,7 @@ def titel(ctx: Context) -> Markdown:
     """Title block of a VU report: name, nämnd, period, model version, data and code version."""
     vu = ctx.vu
     lead = (f"{vu.beskrivning}. Uppdraget ({vu.id}) ges av Social- och omsorgsförvaltningen (SoF) till "
-            f"Leanlink på nivå 2 i modellen för verksamhetsuppdrag ({vu.niva1.lower()} på nivå 1).")
+            f"Leanlink på nivå 2 i modellen för verksamhetsuppdrag ({nar.gemen(vu.niva1)} på nivå 1).")
     return title_block(ctx, vu.namn, lead, namnd=ctx.namnd_namn,
                        facts=[f"- Verksamhetsuppdrag: {vu.id}, {vu.namn}", f"- Nämnd: {ctx.namnd_namn}"])
 
@@ -223,7 +223,7 @@ def resultat(ctx: Context) -> Section:
     fm["resultat"] = fm["resultat_ack"] = "+tkr"
     table = make_table(total, fm, headers, caption=f"Intäkter, kostnad och resultat per månad {ctx.ytd_text}, {vu.namn} (tkr)",
                        name="Resultat per månad", total_row=True,
-                       note="Leanlinks bokföring på ID-nivå. Resultat = ersättning + förändring av medel + övriga intäkter − kostnad.")
+                       note="Leanlinks bokföring för uppdragets enheter. Resultat = ersättning + förändring av medel + övriga intäkter − kostnad.")
     chart = _cumulative_result_chart(ctx, r)
     return Section(Markdown(text), table, chart)
 
