@@ -41,6 +41,30 @@ __all__ = ["Table", "TABLE_MIME", "TABLE_MIME_VERSION"]
 TABLE_MIME = "application/vnd.vu.table+json"
 TABLE_MIME_VERSION = 1
 
+#: Long compounds of column headers with a soft hyphen (U+00AD) at the joint: the PDF sets
+#: headers without automatic hyphenation, and a word wider than its column breaks only here.
+SOFT_HYPHENS = {
+    "verksamhetsuppdrag": "verksamhets\u00aduppdrag",
+    "återrapporteringskrav": "återrapporterings\u00adkrav",
+    "fjolårsprofil": "fjolårs\u00adprofil",
+    "effektivitetseffekt": "effektivitets\u00adeffekt",
+    "schablonkostnad": "schablon\u00adkostnad",
+    "förändring": "för\u00adändring",
+    "uppräkning": "upp\u00adräkning",
+}
+
+
+def soft_hyphenate(text: str) -> str:
+    """``text`` with soft hyphens at the joints of the long compounds of :data:`SOFT_HYPHENS`."""
+    def fix(m: re.Match) -> str:
+        w = m.group(0)
+        soft = SOFT_HYPHENS.get(w.lower())
+        if soft is None:
+            return w
+        return (w[0] + soft[1:]) if w[0].isupper() else soft
+    return re.sub(r"\w{10,}", fix, text)
+
+
 #: Money units, most common first when the counts tie.
 _MONEY_UNITS = ("tkr", "mnkr", "kr")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
@@ -292,7 +316,7 @@ class Table:
         """
         cells = self.formatted()
         num = [self.is_numeric(c) for c in self.columns]
-        header = [self._md_cell(self.headers[c]) for c in self.columns]
+        header = [self._md_cell(soft_hyphenate(self.headers[c])) for c in self.columns]
         rows = [[self._md_cell(v) for v in r] for r in cells.values.tolist()]
         if self.total_row and rows:
             rows[-1] = [f"**{v}**" if v else v for v in rows[-1]]
