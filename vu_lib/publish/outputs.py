@@ -545,6 +545,11 @@ def render_index(state: BatchState, info: dict) -> str:
             cur = ' aria-current="page"' if here else ""
             lis.append(f'<li><a href="{_href(href)}"{cur}>{_esc(label)}</a></li>')
         nav_parts.append(f"<h2>{heading}</h2><ul>{''.join(lis)}</ul>")
+    if re.fullmatch(r"\d{4}-\d{2}", directory.name):
+        next_year = int(directory.name[:4]) + 1
+        if not any(label.endswith(str(next_year)) for label, _ in budgets):
+            nav_parts.append(f"<p>Budgetförslaget för {next_year} är inte framtaget ännu "
+                             f"(<code>vu budget {next_year}</code>).</p>")
     nav = f'<nav class="perioder" aria-label="Perioder och budgetförslag">{"".join(nav_parts)}</nav>' if nav_parts else ""
 
     status_rows = []
