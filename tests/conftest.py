@@ -57,3 +57,11 @@ def sample_reports(tmp_path_factory) -> Path:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # common to all workers of this session
     return render_sample_reports(root / "vu-sample-reports")
+
+
+def pytest_configure(config):
+    """nbval over tests/notebooks runs kernels as the batch does (VU_BATCH=1: no JupyterLab-only outputs)."""
+    import os
+
+    if config.getoption("nbval", default=False) or config.getoption("nbval_lax", default=False):
+        os.environ["VU_BATCH"] = "1"
