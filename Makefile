@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup reports test chromium refresh-notebooks lab bench clean
+.PHONY: setup reports test chromium axe refresh-notebooks lab bench clean
 
 $(STAMP): pyproject.toml jupyter-config/jupyter_server_config.d/vu.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,18 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	  else echo "chromium saknas och kan inte installeras här (kräver root och apt-get): webbläsartestet hoppas över"; fi; }
 
-test: setup chromium
+# axe-core for the accessibility test (tests/test_a11y.py): npm package pinned in tests/axe/package-lock.json,
+# installed into tests/axe/node_modules (git-ignored); the test loads the file, the page stays offline.
+# npm itself comes from Debian (nodejs, npm) when missing and we run as root, as CI does.
+axe:
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "npm saknas och kan inte installeras här (kräver root och apt-get): tillgänglighetstestet hoppas över"; fi; }
+	@if command -v npm >/dev/null 2>&1 && [ ! -f tests/axe/node_modules/axe-core/axe.min.js ]; then \
+	  npm ci --prefix tests/axe --no-audit --no-fund --silent; fi
+
+test: setup chromium axe
 	$(BIN)/python -m pytest -n 2 tests
 	$(BIN)/python -m pytest --nbval tests/notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,22 @@ def write_export(tmp_path):
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes (to show a store file was left untouched)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def sample_reports(tmp_path_factory) -> Path:
+    """``<out>`` with ``2026-10/`` (every report of delår 2026-10) and ``budget-2027/``, rendered once.
+
+    Shared by the xdist workers (see ``tests/samplereports.py``).
+    """
+    from samplereports import render_sample_reports
+
+    if os.environ.get("VU_SAMPLE_REPORTS"):  # a directory rendered before (while working on the templates)
+        return Path(os.environ["VU_SAMPLE_REPORTS"])
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # common to all workers of this session
+    return render_sample_reports(root / "vu-sample-reports")
 
 
 def pytest_configure(config):

@@ -64,10 +64,13 @@ def test_index_marks_reports_without_actions(tmp_path):
     from vu_lib.publish.outputs import render_index
 
     state = BatchState(tmp_path)
-    state.jobs = {"AN-VB": {"status": "klar", "title": "Vårdbostad", "order": 1, "saknar_atgarder": False},
-                  "AN-OMR-NV": {"status": "klar", "title": "Nordväst", "order": 2, "saknar_atgarder": True}}
+    state.jobs = {"AN-VB": {"status": "klar", "title": "Vårdbostad", "order": 1, "saknar_atgarder": False,
+                            "kind": "vu", "namnd": "AN"},
+                  "AN-OMR-NV": {"status": "klar", "title": "Nordväst", "order": 2, "saknar_atgarder": True,
+                                "kind": "vu", "namnd": "AN"}}
     html = render_index(state, {"title": "Rapporter"})
-    rows = {n: r for n, r in zip(("AN-VB", "AN-OMR-NV"), html.split("<tr><td class=\"id\">")[1:])}
+    rows = {r.split("<", 1)[0]: r for r in html.split("<tr><th scope=\"row\">")[1:]}
+    rows = {"AN-VB": rows["Vårdbostad"], "AN-OMR-NV": rows["Nordväst"]}
     assert "Åtgärder saknas" in rows["AN-OMR-NV"] and "Åtgärder saknas" not in rows["AN-VB"]
 
 

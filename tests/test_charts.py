@@ -98,7 +98,7 @@ def test_svg_is_drawn_from_the_spec(monthly):
 def test_house_config(monthly):
     config = monthly.spec["config"]
     assert config["font"] == ch.FONT_FAMILY == "Source Sans Pro"
-    assert config["range"]["category"][:4] == ["#0072B2", "#E69F00", "#009E73", "#D55E00"]
+    assert config["range"]["category"][:4] == ["#0072B2", "#A66F00", "#008A64", "#D55E00"]
     loc = config["locale"]
     assert loc["number"]["decimal"] == "," and loc["number"]["thousands"] == "\u00a0" and loc["number"]["minus"] == "\u2212"
     assert loc["time"]["months"][0] == "januari"
@@ -111,11 +111,71 @@ def test_user_config_wins_over_house_style():
     assert spec["config"]["axis"]["labelFont"] == ch.FONT_FAMILY
 
 
-def test_okabe_ito_palette():
+def test_contrast_ratio_by_hand():
+    # WCAG 2.1: (L1 + 0.05) / (L2 + 0.05), L = 0.2126 R + 0.7152 G + 0.0722 B of linearised sRGB.
+    # Black on white: (1 + 0.05) / (0 + 0.05) = 21. #E69F00: R = 230/255 = 0.902 -> ((0.902 + 0.055)/1.055)^2.4 = 0.7913,
+    # G = 159/255 = 0.6235 -> 0.3467, B = 0 -> 0; L = 0.2126 * 0.7913 + 0.7152 * 0.3467 = 0.4162;
+    # (1.05) / (0.4662) = 2.252, the 2,25:1 that fails WCAG 1.4.11.
+    assert ch.contrast_ratio("#000000") == pytest.approx(21.0)
+    assert ch.contrast_ratio("#E69F00") == pytest.approx(2.252, abs=0.005)
+    assert ch.contrast_ratio("#FFFFFF") == pytest.approx(1.0)
+
+
+def test_palette_colours_have_3_to_1_contrast():
+    """Okabe–Ito hues, darkened where needed: every colour ≥ 3:1 against the white background (WCAG 1.4.11)."""
     assert ch.PALETTE == {
-        "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
-        "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7",
+        "black": "#000000", "orange": "#A66F00", "sky_blue": "#2B8CC4", "bluish_green": "#008A64",
+        "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#B5608F",
     }
+    for colour in [*ch.PALETTE.values(), *ch.CATEGORY_COLORS, ch.GREY, ch.BAND]:
+        assert ch.contrast_ratio(colour) >= 3.0, colour
+
+
+def _cumulative():
+    # accumulated result -0,3, -0,1, -0,7 mnkr after Jan-Mar; forecasts for December -2,1 and -3,0 mnkr
+    df = pd.DataFrame({"period": ["2026-01", "2026-02", "2026-03"], "resultat_ack": [-300_000.0, -100_000.0, -700_000.0]})
+    return ch.cumulative_result(df, beskrivning="Resultat hittills.", ar=2026,
+                                prognos={"Årstakt": -2_100_000.0, "Fjolårsprofil": -3_000_000.0})
+
+
+def test_every_colour_in_the_charts_has_3_to_1_contrast(monthly, result):
+    """No chart helper draws a mark in a colour weaker than 3:1 on white."""
+    import json
+
+    bridge = ch.bridge(pd.DataFrame({"steg": ["2025", "Index", "Volym"], "belopp": [100e6, 2.7e6, -0.2e6]}),
+                       beskrivning="Brygga.", slutsumma="2026")
+    kf = ch.key_figure(pd.DataFrame({"period": MONTHS, "varde": [0.9] * 8}), beskrivning="x", lag=0.85, hog=0.95, mal=0.9, format="pct")
+    for chart in (monthly, result, bridge, kf, _cumulative()):
+        text = json.dumps(chart.spec)
+        for colour in set(re.findall(r'"(#[0-9A-Fa-f]{6})"', text)):
+            if colour.lower() in ("#ffffff", "#e3e3e3", "#f3f5f8"):  # background, grid lines
+                continue
+            assert ch.contrast_ratio(colour) >= 3.0, (chart.beskrivning, colour)
+
+
+def test_cumulative_result_paths_and_values_table():
+    c = _cumulative()
+    rows = c.to_json()["tabell"]["rader"]
+    assert c.to_json()["tabell"]["kolumner"] == ["Månad", "Resultat hittills", "Prognos, årstakt", "Prognos, fjolårsprofil"]
+    assert len(rows) == 12 and rows[0][0] == "januari 2026"
+    # actual until March, no forecast before it
+    assert rows[0][1:] == ["\u22120,3\u00a0mnkr", "", ""]
+    # March is where the paths start: the actual -0,7 mnkr on all three
+    assert rows[2][1:] == ["\u22120,7\u00a0mnkr"] * 3
+    # straight path over the 9 months left: årstakt -0,7 + (-2,1 + 0,7) * 3/9 = -1,1667 in June -> "-1,2";
+    # fjolårsprofil -0,7 + (-3,0 + 0,7) * 3/9 = -1,4667 -> "-1,5"
+    assert rows[5] == ["juni 2026", "", "\u22121,2\u00a0mnkr", "\u22121,5\u00a0mnkr"]
+    assert rows[11][2:] == ["\u22122,1\u00a0mnkr", "\u22123,0\u00a0mnkr"]
+    # the zero line (balanced budget) is drawn and labelled
+    assert "Noll (budget i balans)" in json.dumps(c.spec, ensure_ascii=False)
+
+
+def test_chart_values_table_in_payload(monthly):
+    tab = monthly.to_json()["tabell"]
+    assert tab["kolumner"] == ["Månad", "Utfall", "Budget", "Avvikelse"]
+    # January: utfall 1 200 000 kr = 1 200 tkr, budget 1 300 tkr, deviation -100 tkr
+    assert tab["rader"][0] == ["januari 2026", "1\u00a0200\u00a0tkr", "1\u00a0300\u00a0tkr", "\u2212100\u00a0tkr"]
+    assert tab["numeriska"] == [False, True, True, True]
 
 
 # ----------------------------------------------------------------- SVG

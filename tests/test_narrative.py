@@ -121,3 +121,29 @@ def test_trace_sentence_matches_the_nbval_sanitizer():
     s = nar.sparbarhet("4.1", "2026-08", "abc", "exempeldata", "def", "0.1.0+g1234567.dirty")
     out = re.sub(cfg["code-version"]["regex"], cfg["code-version"]["replace"], s)
     assert "0.1.0" not in out and "kodversion KODVERSION" in out
+
+
+def test_names_inside_a_sentence_keep_their_capitals():
+    from vu_lib.report import narrative as nar
+
+    assert nar.gemen("Hemtjänst") == "hemtjänst"
+    assert nar.gemen("LSS vuxna") == "LSS vuxna"
+    assert nar.gemen("BoDa barn") == "BoDa barn"
+    assert nar.gemen("SoL, LSS barn") == "SoL, LSS barn"
+
+
+def test_staffing_counts_in_plural():
+    from vu_lib.report import narrative as nar
+
+    assert nar.antal_niva(10, "underskoterska", "Undersköterska") == "10 undersköterskor"
+    assert nar.antal_niva(2, "sjukskoterska", "Sjuksköterska") == "2 sjuksköterskor"
+    assert nar.antal_niva(1, "sjukskoterska", "Sjuksköterska") == "1 sjuksköterska"
+
+
+def test_key_figure_description_is_one_sentence():
+    from vu_lib.report import narrative as nar
+
+    text = nar.nyckeltal_beskrivning("Beläggningsgrad", "Belagda dygn delat med tillgängliga dygn.", "Delår", "Nämnd",
+                                     "SoF", "procent", "Rörlig kostnad")
+    assert text == ("**Beläggningsgrad.** Belagda dygn delat med tillgängliga dygn (procent); redovisas vid varje delår "
+                    "till nämnden med SoF som ansvarig, ekonomisk påverkan: rörlig kostnad.")

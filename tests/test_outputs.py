@@ -156,3 +156,43 @@ def test_outputs_xlsx_index_signatures(tmp_path, capsys):
     nb = json.loads((d / "notebooks" / "SON-BO-BU.ipynb").read_text(encoding="utf-8"))
     text = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     assert f"python {sys.executable}" in text and f"cwd {FIXTURES.resolve()}" in text
+
+
+# --------------------------------------------------------------------------- index.html as landing page
+def test_index_landing_page(tmp_path):
+    from bs4 import BeautifulSoup
+
+    from vu_lib.publish.cache import BatchState
+    from vu_lib.publish.outputs import render_index
+
+    out = tmp_path / "reports"
+    d = out / "2026-10"
+    for other in ("2026-08", "budget-2027"):
+        (out / other).mkdir(parents=True)
+        (out / other / "index.html").write_text("x")
+    d.mkdir(parents=True)
+    for f in ("AN.html", "AN.pdf", "AN-VB.html"):
+        (d / f).write_text("x")
+    state = BatchState(d)
+    # AN: result to date -6 444 969,20 kr (the five ÄN VU summed); forecasts -7 833 963,04 and -14 901 078,23
+    state.jobs["AN"] = {"title": "Översikt Äldrenämnden", "kind": "oversikt", "namnd": "AN", "order": 20, "status": "klar",
+                        "outputs": {"html": "AN.html", "pdf": "AN.pdf"},
+                        "summary": {"resultat_ack": -6444969.20, "prognos_arstakt": -7833963.04,
+                                    "prognos_profil": -14901078.23, "kommentar": True, "atgarder": False}}
+    state.jobs["AN-VB"] = {"title": "Vårdbostad och korttidsplatser", "kind": "vu", "namnd": "AN", "order": 4,
+                           "status": "misslyckades", "error": "KeyError: x", "outputs": {"html": "AN-VB.html"}}
+    page = render_index(state, {"title": "Rapporter oktober 2026", "namnder": {"AN": "Äldrenämnden"}})
+    soup = BeautifulSoup(page, "html.parser")
+    assert len(soup.find_all("h1")) == 1 and soup.find("main")["id"] == "innehall"
+    assert soup.find("a")["href"] == "#innehall"  # skip link first
+    row = soup.find("a", string="Översikt Äldrenämnden").find_parent("tr")
+    cells = [c.get_text(" ", strip=True) for c in row.find_all(["th", "td"])]
+    # -6 444 969,20 kr = -6,44 mnkr -> "-6,4"; the range: -14,90 -> "-14,9" up to -7,83 -> "-7,8"
+    assert cells[1:5] == ["\u22126,4", "\u221214,9 till \u22127,8", "ja", "nej"]
+    # the failed VU is named with its error; its table is a labelled focusable region
+    assert "Misslyckades: KeyError: x" in soup.get_text()
+    region = row.find_parent("div")
+    assert region["role"] == "region" and region["tabindex"] == "0" and region["aria-label"]
+    hrefs = [a["href"] for a in soup.find("nav", class_="perioder").find_all("a")]
+    assert hrefs == ["../2026-08/index.html", "../2026-10/index.html", "../budget-2027/index.html"]
+    assert soup.find("a", attrs={"aria-current": "page"})["href"] == "../2026-10/index.html"

@@ -129,14 +129,16 @@ def test_html_embeds_vega_once(html):
 def test_html_language_and_title_block(html):
     soup = BeautifulSoup(html, "html.parser")
     assert soup.html["lang"] == "sv"
-    assert soup.find("h1").get_text() == "Månadsuppföljning"
+    # the notebook has no "# " heading of its own: the report's name is the page's one h1
+    assert [h.get_text() for h in soup.find_all("h1")] == ["Vårdbostad och korttidsplatser"]
     block = _norm(soup.find("header", class_="vu-titelblock").get_text(" "))
     for expected in ("Äldrenämnden", "Vårdbostad och korttidsplatser", "AN-VB", "augusti 2026", "4.0", "2026-09-14", "Modellversion"):
         assert expected in block, expected
     # the data and code fingerprints are in the report's colophon, not in the title block (issue 8)
     for absent in ("0123456789abcdef", "v0.1.0-12-gabc1234", "Kodversion"):
         assert absent not in block, absent
-    assert soup.title.get_text() == "Månadsuppföljning – AN-VB – augusti 2026"
+    assert soup.title.get_text() == "Vårdbostad och korttidsplatser – augusti 2026"
+    assert "Månadsuppföljning, augusti 2026" in block  # the subtitle says what kind of report
 
 
 def test_html_shows_formatted_numbers_and_hides_code(html):
@@ -195,7 +197,7 @@ def test_pdf_exists_and_is_a4(pdf_path):
     reader = pypdf.PdfReader(str(pdf_path))
     box = reader.pages[0].mediabox
     assert abs(float(box.width) - 595.28) < 1 and abs(float(box.height) - 841.89) < 1
-    assert reader.metadata.title == "Månadsuppföljning"
+    assert reader.metadata.title == "Vårdbostad och korttidsplatser – augusti 2026"
     assert str(reader.trailer["/Root"].get("/Lang", "")).startswith("sv")
     fonts = set()
     for page in reader.pages:
@@ -410,3 +412,58 @@ def test_other_outputs_in_pdf_and_html(renderer, tmp_path):
     page = renderer.html_from_notebook(nb, META)
     assert "värde 1" in page and 'alt="En bild."' in page and "ZeroDivisionError" in page
     assert "bara text" not in page
+
+
+# ----------------------------------------------------------------------------- navigation and headings
+NAV_META = {**META, "namn": "Vårdbostad och korttidsplatser (AN-VB)", "typ": "vu",
+            "navigering": {"brodsmulor": [["Rapporter augusti 2026", "index.html"], ["Äldrenämnden", "AN.html"]],
+                           "relaterade": [["Översikt Äldrenämnden", "AN.html"], ["Ersättningsmodellen", "modell.html"]]}}
+
+
+def _nav_notebook():
+    md = nbformat.v4.new_markdown_cell
+    code = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/markdown": "# Vårdbostad och korttidsplatser\n\nInledning.\n\n# Bilaga\n\nText."})])
+    return nbformat.v4.new_notebook(cells=[code, md("## Resultat\n\nA.\n\n### Detalj\n\nB."), md("## Resultat\n\nC.")])
+
+
+def test_notebook_title_lifted_and_later_h1_demoted():
+    nb = _nav_notebook()
+    assert render.lift_title(nb) == "Vårdbostad och korttidsplatser"
+    text = nb.cells[0].outputs[0]["data"]["text/markdown"]
+    assert "# Vårdbostad" not in text and "\n## Bilaga\n" in text
+
+
+def test_html_navigation_toc_and_one_h1(renderer):
+    soup = BeautifulSoup(renderer.html_from_notebook(_nav_notebook(), NAV_META), "html.parser")
+    assert [h.get_text() for h in soup.find_all("h1")] == ["Vårdbostad och korttidsplatser"]
+    assert soup.title.get_text() == "Vårdbostad och korttidsplatser (AN-VB) – augusti 2026"
+    skip = soup.find("a")
+    assert skip["href"] == "#innehall" and soup.find("main")["id"] == "innehall"
+    crumbs = soup.find("nav", class_="vu-brodsmulor")
+    assert [a["href"] for a in crumbs.find_all("a")] == ["index.html", "AN.html"]
+    assert crumbs.find(attrs={"aria-current": "page"}).get_text() == "Vårdbostad och korttidsplatser"
+    assert [a["href"] for a in soup.find("nav", class_="vu-relaterade").find_all("a")] == ["AN.html", "modell.html"]
+    # table of contents: the h2 of the page in order, each with a unique id (the repeated heading numbered)
+    toc = [a["href"] for a in soup.find("nav", class_="vu-innehall").find_all("a")]
+    assert toc == ["#bilaga", "#resultat", "#resultat-2"]
+    for href in toc:
+        assert soup.find(id=href[1:]).name == "h2"
+    assert soup.find("h3")["id"] == "detalj"
+
+
+def test_html_table_is_a_labelled_focusable_region(html):
+    soup = BeautifulSoup(html, "html.parser")
+    box = soup.find("table", class_="vu-table").find_parent("div")
+    assert box["role"] == "region" and box["tabindex"] == "0"
+    assert box["aria-label"].startswith("Ersättning och resultat per VU, januari–augusti 2026")
+
+
+def test_meta_navigation_and_kind_checked():
+    assert validate_meta(NAV_META)["navigering"]["brodsmulor"][0] == ("Rapporter augusti 2026", "index.html")
+    with pytest.raises(ValueError, match="navigering"):
+        validate_meta({**META, "navigering": {"brodsmulor": [["bara text"]]}})
+    with pytest.raises(ValueError, match="typ"):
+        validate_meta({**META, "typ": "annat"})
+    # the footer names each part once
+    assert render._footer({**META, "titel": "Ersättningsmodellen", "vu": "Ersättningsmodellen", "period": "2026"}) == "Ersättningsmodellen · 2026"

@@ -133,7 +133,7 @@ def test_key_figures_due_and_not_due(vb):
     sec = report.nyckeltal(vb)
     assert "redovisas beläggningsgrad" in sec.text
     assert "Ej aktuella denna period" in sec.text and "referenskostnad per dygn (årsvis)" in sec.text
-    assert "Intervall: månadsvis; mottagare: nämnd; ansvarig: SoF" in sec.text
+    assert "redovisas månadsvis till nämnden med SoF som ansvarig" in sec.text
     assert any(isinstance(p, Chart) for p in sec)
 
 

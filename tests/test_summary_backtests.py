@@ -94,9 +94,10 @@ def html_top(path: Path) -> str:
     """The text of the HTML from the Sammanfattning heading to the next level-2 heading."""
     raw = path.read_text(encoding="utf-8")
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S)
-    i = body.find(">Sammanfattning<")
-    assert i > 0, f"Sammanfattning saknas i {path}"
-    j = body.find("<h2", i)
+    m = re.search(r"<h2\b[^>]*>(?:\s*<[^>]+>)*\s*Sammanfattning\s*<", body)  # the heading, not the contents list
+    assert m, f"Sammanfattning saknas i {path}"
+    i = m.end() - len("Sammanfattning<") - 1
+    j = body.find("<h2", m.end())
     return _clean(htmllib.unescape(re.sub(r"<[^>]+>", " ", body[i + 1: j if j > 0 else None])))
 
 
@@ -148,7 +149,7 @@ def test_sample_commentary_in_html_and_pdf(reports):
         assert "senast 2026-12-31" in text
     # AN-VB has its actions; AN-OMR-NV (deficit, no commentary) is marked in the index
     index = (d / "index.html").read_text(encoding="utf-8")
-    row = lambda n: re.search(r"<tr><td class=\"id\">" + n + r"</td>.*?</tr>", index, re.S).group(0)  # noqa: E731
+    row = lambda n: re.search(r"<tr><th scope=\"row\"><a href=\"" + n + r"\.html\">.*?</tr>", index, re.S).group(0)  # noqa: E731
     assert "Åtgärder saknas" in row("AN-OMR-NV") and "Åtgärder saknas" not in row("AN-VB")
 
 

@@ -27,7 +27,7 @@ def table():
         df,
         formats={"belopp": "+kr", "andel": "pct", "antal": "count"},
         headers={"vu": "Verksamhetsuppdrag", "belopp": "Resultat", "andel": "Andel", "antal": "Brukare"},
-        caption="Resultat per VU, augusti 2026",
+        caption="Resultat per VU, augusti 2026",  # the table adds " (kr)"
         name="Resultat/VU [augusti]",
         total_row=True,
         note="Källa: ekonomisystemet.",
@@ -36,7 +36,7 @@ def table():
 
 def test_formatted_strings(table):
     f = table.formatted()
-    assert f["belopp"].tolist() == ["+1\u00a0234\u00a0567\u00a0kr", "\u22122\u00a0345\u00a0678\u00a0kr", "\u2013", "\u22121\u00a0111\u00a0111\u00a0kr"]
+    assert f["belopp"].tolist() == ["+1\u00a0234\u00a0567", "\u22122\u00a0345\u00a0678", "\u2013", "\u22121\u00a0111\u00a0111"]
     assert f["andel"].tolist() == ["94,3\u00a0%", "102,1\u00a0%", "50,0\u00a0%", "\u2013"]
     assert f["antal"].tolist() == ["<5", "12", "0", "15"]
     assert f["vu"].tolist()[0] == "Nordväst"
@@ -74,14 +74,14 @@ def test_html_is_accessible_and_exact(table):
     p = _Cells()
     p.feed(html)
     caption = [c for c in p.cells if c[0] == "caption"]
-    assert caption and caption[0][2] == "Resultat per VU, augusti 2026"
+    assert caption and caption[0][2] == "Resultat per VU, augusti 2026 (kr)"
     col_heads = [c for c in p.cells if c[0] == "th" and c[1].get("scope") == "col"]
     assert [c[2] for c in col_heads] == ["Verksamhetsuppdrag", "Resultat", "Andel", "Brukare"]
     row_heads = [c for c in p.cells if c[0] == "th" and c[1].get("scope") == "row"]
     assert [c[2] for c in row_heads] == ["Nordväst", "Öppna | verksamheter", "Vårdbostad", "Summa"]
     tds = [c for c in p.cells if c[0] == "td"]
     assert all("text-align:right" in c[1]["style"] for c in tds)
-    assert "+1\u00a0234\u00a0567\u00a0kr" in [c[2] for c in tds]
+    assert "+1\u00a0234\u00a0567" in [c[2] for c in tds]
     assert "<tfoot" in html and html.index("Summa") > html.index("<tfoot")
     assert "Källa: ekonomisystemet." in html
 
@@ -95,15 +95,16 @@ def test_html_escapes():
 def test_markdown_pipe_table(table):
     md = table.to_markdown()
     lines = md.splitlines()
-    assert lines[0].startswith("| Verksamhetsuppdrag")
+    # the long compound may break at its joint in the PDF (soft hyphen), nowhere else
+    assert lines[0].startswith("| Verksamhets\u00aduppdrag")
     sep = lines[1]
     cols = sep.strip("|").split("|")
     assert cols[0].startswith(":") and all(c.endswith(":") for c in cols[1:])
-    assert "\u22122\u00a0345\u00a0678\u00a0kr" in md
+    assert "\u22122\u00a0345\u00a0678" in md
     assert "Öppna \\| verksamheter" in md  # a pipe in a cell is escaped
     assert "\\<5" in md  # '<' escaped for pandoc/CommonMark
-    assert "**\u22121\u00a0111\u00a0111\u00a0kr**" in md  # total row bold
-    assert "\nTable: Resultat per VU, augusti 2026\n" in md
+    assert "**\u22121\u00a0111\u00a0111**" in md  # total row bold
+    assert "\nTable: Resultat per VU, augusti 2026 \\(kr\\)\n" in md
     # all table lines have the same number of cells
     table_lines = [l for l in lines if l.startswith("|")]
     assert len({len(re.split(r"(?<!\\)\|", l)) for l in table_lines}) == 1
@@ -112,14 +113,14 @@ def test_markdown_pipe_table(table):
 def test_markdown_through_pandoc_keeps_strings(table):
     pypandoc = pytest.importorskip("pypandoc")
     out = pypandoc.convert_text(table.to_markdown(), "plain", format="markdown")
-    assert "\u22122\u00a0345\u00a0678\u00a0kr" in out or "\u22122 345 678 kr" in out.replace("\u00a0", " ")
+    assert "\u22122\u00a0345\u00a0678" in out or "\u22122 345 678" in out.replace("\u00a0", " ")
     assert "<5" in out
     assert "Öppna | verksamheter" in out
 
 
 def test_plain_text(table):
     txt = table.to_text()
-    assert txt.splitlines()[0] == "Resultat per VU, augusti 2026"
+    assert txt.splitlines()[0] == "Resultat per VU, augusti 2026 (kr)"
     assert "94,3\u00a0%" in txt
 
 
@@ -129,7 +130,7 @@ def test_json_payload(table):
     assert payload["name"] == "Resultat/VU [augusti]"
     assert payload["sheet_name"] == "Resultat VU augusti"
     assert len(payload["sheet_name"]) <= 31
-    assert payload["caption"] == "Resultat per VU, augusti 2026"
+    assert payload["caption"] == "Resultat per VU, augusti 2026 (kr)"
     assert [c["key"] for c in payload["columns"]] == ["vu", "belopp", "andel", "antal"]
     assert [c["header"] for c in payload["columns"]] == ["Verksamhetsuppdrag", "Resultat", "Andel", "Brukare"]
     assert [c["format"] for c in payload["columns"]] == ["text", "+kr", "pct", "count"]
@@ -170,3 +171,53 @@ def test_validation():
     with pytest.raises(TypeError):
         Table([1, 2])
     assert Table(df).sheet_name == "Tabell"
+
+
+# --------------------------------------------------------------------------- units said once
+def _money_table(**kw):
+    df = pd.DataFrame({"post": ["A", "B"], "pris": [1234.5, 99.0], "kostnad": [1_234_567.0, -2_000.0],
+                       "avvikelse": [12_345.0, -1_500.0], "tom": [None, ""]})
+    return Table(df, formats={"pris": "kr(2)", "kostnad": "tkr", "avvikelse": "+tkr"},
+                 headers={"post": "Post", "pris": "Budgetpris", "kostnad": "Kostnad", "avvikelse": "Avvikelse", "tom": "Beskrivning"},
+                 caption="Avvikelse januari–augusti 2026", **kw)
+
+
+def test_units_in_caption_and_header_not_in_cells():
+    t = _money_table()
+    # two tkr columns against one kr column: tkr goes in the caption, kr in the rate's header
+    assert t.caption == "Avvikelse januari–augusti 2026 (tkr)"
+    assert t.headers["pris"] == "Budgetpris (kr)" and t.headers["kostnad"] == "Kostnad"
+    f = t.formatted()
+    # 1 234 567 kr = 1 234,567 tkr -> 1 235; -2 000 kr = -2 tkr; the rate keeps its öre
+    assert f["kostnad"].tolist() == ["1\u00a0235", "\u22122"]
+    # +12 345 kr = +12,345 tkr -> "+12"; -1 500 kr = -1,5 tkr -> "-2" (half away from zero), sign kept
+    assert f["avvikelse"].tolist() == ["+12", "\u22122"]
+    assert f["pris"].tolist() == ["1\u00a0234,50", "99,00"]
+    assert not any("kr" in v for v in f.values.ravel())
+
+
+def test_caption_naming_its_unit_is_kept():
+    t = _money_table()
+    t2 = Table(t.data, formats=t.formats, caption="Belopp i tkr")
+    assert t2.caption == "Belopp i tkr"
+
+
+def test_units_in_cells_on_request():
+    t = _money_table(units_in_cells=True)
+    assert t.caption == "Avvikelse januari–augusti 2026"
+    assert t.formatted()["kostnad"].tolist() == ["1\u00a0235\u00a0tkr", "\u22122\u00a0tkr"]
+
+
+def test_empty_columns_dropped():
+    t = _money_table()
+    assert "tom" not in t.columns and "Beskrivning" not in t.to_html()
+    kept = _money_table(drop_empty=False)
+    assert "tom" in kept.columns
+
+
+def test_soft_hyphens_only_at_known_joints():
+    from vu_lib.report.tables import soft_hyphenate
+
+    assert soft_hyphenate("Verksamhetsuppdrag") == "Verksamhets\u00aduppdrag"
+    assert soft_hyphenate("Prognos helår, fjolårsprofil") == "Prognos helår, fjolårs\u00adprofil"
+    assert soft_hyphenate("Budgeterade timmar") == "Budgeterade timmar"  # breaks at the space

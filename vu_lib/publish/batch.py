@@ -47,7 +47,8 @@ from vu_lib.core.exceptions import BatchUsageError, InputError, ParamsError, VuE
 from vu_lib.publish.execute import WorkerPool, format_execution_error, lighten_imports
 from vu_lib.publish.outputs import (FAILED_STATUSES, STATUS_CACHED, STATUS_FAILED, STATUS_OK, STATUS_RENDER_FAILED,
                       atomic_write_text, clean_stale, dump_json, now, publish_notebook, render_index,
-                      render_log_text, running_path, secs, summary_marker, tables_in_notebook, tmp_name,
+                      render_log_text, running_path, secs, summary_in_notebook, summary_marker,
+                      tables_in_notebook, tmp_name,
                       write_tables_xlsx)
 from vu_lib.model.periods import PeriodError
 from vu_lib.publish.plan import Job, NotebookSet, apply_extra_parameters, plan_budget, plan_run, validate_period
@@ -86,6 +87,45 @@ def check_renderer(choice: str) -> None:
 
     if choice == "quarto" and shutil.which("quarto") is None:
         raise BatchUsageError("Quarto finns inte på PATH; installera Quarto eller använd --renderer builtin")
+
+
+# =========================================================================== navigation
+def navigation(job: Job, jobs: list[Job], directory: Path, info: dict) -> dict:
+    """The links of a report page: breadcrumbs (index → nämnd → report) and related reports.
+
+    A link is given only to a report of this batch or a file already in the
+    output directory, so every link of the page leads somewhere.
+    """
+    names = {j.name: j for j in jobs}
+
+    def exists(name: str) -> bool:
+        return name in names or (directory / f"{name}.html").is_file()
+
+    namnder = info.get("namnder", {})
+    crumbs = [[info.get("title") or "Alla rapporter", "index.html"]]
+    related: list[list[str]] = []
+    if job.kind == "vu":
+        if job.namnd and exists(job.namnd):
+            crumbs.append([namnder.get(job.namnd, job.namnd), f"{job.namnd}.html"])
+            related.append([f"Översikt {namnder.get(job.namnd, job.namnd)}", f"{job.namnd}.html"])
+        if exists("Leanlink"):
+            related.append(["Översikt Leanlink", "Leanlink.html"])
+        if exists("modell"):
+            related.append(["Ersättningsmodellen", "modell.html"])
+    elif job.kind == "oversikt":
+        for j in jobs:
+            if j.kind == "vu" and (job.namnd is None or j.namnd == job.namnd) and job.namnd is not None:
+                related.append([j.title, f"{j.name}.html"])
+        for other in ("AN", "SON", "Leanlink"):
+            if other != job.name and exists(other):
+                related.append([f"Översikt {namnder.get(other, other)}", f"{other}.html"])
+        if exists("modell"):
+            related.append(["Ersättningsmodellen", "modell.html"])
+    elif job.kind == "modell":
+        for other in ("Leanlink", "AN", "SON"):
+            if exists(other):
+                related.append([f"Översikt {namnder.get(other, other)}", f"{other}.html"])
+    return {"brodsmulor": crumbs, "relaterade": related}
 
 
 # =========================================================================== the batch
@@ -203,7 +243,8 @@ class Batch:
             if r["status"] != STATUS_CACHED:
                 entry.update({"status": r["status"], "key": job.key if r["status"] == STATUS_OK else None,
                               "executed_at": r.get("executed_at"), "exec_seconds": r.get("exec"),
-                              "render_seconds": r.get("render"), "error": r.get("error")})
+                              "render_seconds": r.get("render"), "error": r.get("error"),
+                              "summary": r.get("summary")})
                 if r.get("outputs") is not None:
                     entry["outputs"] = r["outputs"]
                 entry["saknar_atgarder"] = bool(r.get("saknar_atgarder"))
@@ -332,21 +373,26 @@ class Batch:
         return self._renderer
 
     def _meta(self, job: Job) -> dict:
-        """Report metadata for the renderer (exactly :data:`vu_lib.render.META_KEYS`)."""
+        """Report metadata for the renderer (keys of :data:`vu_lib.render.META_KEYS`)."""
         namnder = self.info.get("namnder", {})
         if job.kind in ("vu", "oversikt"):
             titel = self.info.get("report_title") or "Uppföljning"
             undertitel = job.title
             period = job.parameters.get("period", "")
+            namn = f"{job.title} ({job.name})" if job.kind == "vu" else job.title
         elif job.kind == "modell":
             titel, undertitel = "Ersättningsmodellen", f"Modellversion {job.modellversion}"
             period = str(job.parameters.get("year", ""))
+            namn = titel
         else:
             titel, undertitel = "Budgetförslag", "Ersättning per verksamhetsuppdrag"
             period = str(job.parameters.get("year", ""))
+            namn = titel
         meta = {
             "titel": titel,
             "undertitel": undertitel,
+            "namn": namn,
+            "typ": job.kind,
             "vu": job.subject or job.name,
             "period": period,
             "modellversion": job.modellversion or self.info.get("modellversion", "") or "–",
@@ -354,6 +400,7 @@ class Batch:
             "kodversion": self.inputs.code_version or "–",
             "datum": dt.date.today().isoformat(),
             "datakalla": self.inputs.data_source,
+            "navigering": navigation(job, self.jobs, self.directory, self.info),
         }
         if job.namnd and job.namnd in namnder:
             meta["namnd"] = namnder[job.namnd]
@@ -411,6 +458,7 @@ class Batch:
                     raise VuError(f"renderaren skrev ingen {fmt}-fil")
                 r["render"][fmt] = round(time.perf_counter() - t, 3)
             self._export_tables(job, nb, r)
+            r["summary"] = summary_in_notebook(nb)
             for fmt, tmp in tmps.items():
                 final = self.directory / f"{job.name}.{fmt}"
                 os.replace(tmp, final)

@@ -33,6 +33,7 @@ from vu_lib.publish.plan import (  # noqa: F401 - re-exported
     FAILED_STATUSES, GOOD_STATUSES, STATUS_CACHED, STATUS_FAILED, STATUS_OK, STATUS_RENDER_FAILED)
 
 TABLE_MIME = "application/vnd.vu.table+json"
+SUMMARY_MIME = "application/vnd.vu.summary+json"
 
 _KIND_LABELS = {"vu": "Verksamhetsuppdrag", "oversikt": "Översikt", "modell": "Modell", "budget": "Budget"}
 # Temporaries of tmp_name and running_path: the pid of the process that writes them is in the name.
@@ -117,22 +118,29 @@ def tables_in_notebook(nb) -> list[dict]:
     return out
 
 
-SUMMARY_MIME = "application/vnd.vu.summary+json"
+def summary_in_notebook(nb) -> dict | None:
+    """Every 'application/vnd.vu.summary+json' payload of a notebook merged (later ones win), or None.
+
+    The title cell gives the figures of the index page (result to date, forecast), the
+    summary section the marker ``saknar_atgarder`` (a deficit or flag without actions).
+    """
+    found = None
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []) or []:
+            t = (o.get("data") or {}).get(SUMMARY_MIME)
+            if isinstance(t, str):
+                try:
+                    t = json.loads(t)
+                except ValueError:
+                    continue
+            if isinstance(t, dict):
+                found = {**(found or {}), **t}
+    return found
 
 
 def summary_marker(nb) -> dict:
-    """The report's summary marker (:func:`vu_lib.report.summary.needs_action_marker`), ``{}`` when none."""
-    for cell in nb.get("cells", []):
-        for o in cell.get("outputs", []) or []:
-            m = (o.get("data") or {}).get(SUMMARY_MIME)
-            if isinstance(m, str):
-                try:
-                    m = json.loads(m)
-                except ValueError:
-                    continue
-            if isinstance(m, dict):
-                return m
-    return {}
+    """:func:`summary_in_notebook`, ``{}`` when the notebook has none."""
+    return summary_in_notebook(nb) or {}
 
 
 # =========================================================================== tables to Excel
@@ -337,80 +345,221 @@ def _esc(text: Any) -> str:
 
 
 _INDEX_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:2rem auto;max-width:72rem;color:#1d2733;padding:0 1rem}
-h1{font-size:1.6rem;margin-bottom:.2rem}p.sub{color:#555;margin-top:0}
-table{border-collapse:collapse;width:100%;margin:1rem 0}
-th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #dde3ea;vertical-align:top}
-th{background:#f1f4f8;font-weight:600}
-td.id{font-family:ui-monospace,Consolas,monospace;white-space:nowrap}
-a{color:#0b5cad;margin-right:.6rem}
-.st{display:inline-block;padding:.1rem .5rem;border-radius:.8rem;font-size:.85rem;white-space:nowrap}
-.ok{background:#e3f4e8;color:#1b6b34}.cache{background:#e8eef7;color:#2c4a78}.fel{background:#fbe4e4;color:#9b1c1c}
-.err{color:#9b1c1c;font-size:.85rem;margin-top:.3rem;white-space:pre-wrap}
-dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem;font-size:.9rem;color:#333}
-dt{font-weight:600}dd{margin:0;font-family:ui-monospace,Consolas,monospace}
-footer{margin-top:2rem;font-size:.85rem;color:#555}
+body{font-family:"Source Sans Pro","Segoe UI",system-ui,Roboto,Arial,sans-serif;margin:0 auto;max-width:74rem;color:#1a1a1a;padding:1.5rem 1.25rem 3rem;line-height:1.5;font-variant-numeric:tabular-nums}
+h1{font-size:1.9rem;line-height:1.2;margin:.2rem 0}h2{font-size:1.3rem;margin:2rem 0 .5rem;border-bottom:1px solid #c8ced6;padding-bottom:.2rem}
+p.sub{color:#4d4d4d;margin:.2rem 0 1rem;font-size:1.1rem}
+a{color:#005a8c}:focus-visible{outline:3px solid #005a8c;outline-offset:2px}main:focus{outline:none}
+.hopp{position:absolute;left:1rem;top:-10rem;padding:.5rem .9rem;background:#fff;border:2px solid #005a8c;z-index:10}.hopp:focus{top:1rem}
+nav.perioder ul{list-style:none;padding:0;margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.4rem}
+nav.perioder a{display:inline-block;padding:.25rem .7rem;border:1px solid #c8ced6;border-radius:.3rem;text-decoration:none}
+nav.perioder a[aria-current]{background:#1a1a1a;color:#fff;border-color:#1a1a1a}
+nav.perioder h2{font-size:1rem;border:0;margin:1rem 0 0;padding:0}
+.region{overflow-x:auto;max-width:100%;position:relative}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.95rem}
+caption{text-align:left;font-weight:600;padding:0 0 .4rem}
+th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #dde3ea;vertical-align:top}
+thead th{border-bottom:2px solid #1a1a1a;vertical-align:bottom}
+td.n,th.n{text-align:right;white-space:nowrap}
+.region tr>:first-child{position:sticky;left:0;background:#fff;z-index:1}
+.fel{color:#9b1c1c}.err{color:#9b1c1c;font-size:.85rem;margin-top:.3rem;white-space:pre-wrap}
+.filer a{margin-right:.6rem;white-space:nowrap}
+details{margin:2rem 0}summary{cursor:pointer;font-weight:600;color:#005a8c}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem;font-size:.9rem}
+dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
+footer{margin-top:2rem;font-size:.85rem;color:#4d4d4d;border-top:1px solid #c8ced6;padding-top:.75rem}
+@media (max-width:40rem){body{padding:1rem .9rem 2rem}h1{font-size:1.5rem}th,td{padding:.3rem .45rem}table{font-size:.875rem}}
 """
+
+_MNKR = "mnkr"
+
+
+def _mnkr(value: Any) -> str:
+    """An amount in kronor as signed mnkr with one decimal, without the unit (the header says it)."""
+    from vu_lib.report import fmt  # noqa: PLC0415  (light: no pandas)
+
+    if value is None:
+        return "–"
+    text = fmt.mnkr(value, sign=True)
+    return text.rsplit("\u00a0", 1)[0]
+
+
+def _range(a: Any, b: Any) -> str:
+    vals = sorted(v for v in (a, b) if v is not None)
+    if not vals:
+        return "–"
+    if len(vals) == 1 or _mnkr(vals[0]) == _mnkr(vals[1]):
+        return _mnkr(vals[0])
+    return f"{_mnkr(vals[0])} till {_mnkr(vals[1])}"
+
+
+def _yes_no(v: Any) -> str:
+    return "ja" if v is True else "nej" if v is False else "–"
+
+
+def other_outputs(directory: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The sibling output directories with an index: (periods, budget proposals) as (label, relative href)."""
+    from vu_lib.report import fmt  # noqa: PLC0415
+
+    periods, budgets = [], []
+    root = Path(directory).parent
+    if not root.is_dir():
+        return periods, budgets
+    for d in sorted(root.iterdir()):
+        if not d.is_dir() or not ((d / "index.html").is_file() or d == Path(directory)):
+            continue
+        if re.fullmatch(r"\d{4}-\d{2}", d.name):
+            periods.append((fmt.period_label(d.name), f"../{d.name}/index.html"))
+        elif re.fullmatch(r"budget-\d{4}", d.name):
+            budgets.append((f"Budgetförslag {d.name[7:]}", f"../{d.name}/index.html"))
+    return periods, budgets
 
 
 def render_index(state: BatchState, info: dict) -> str:
-    """``index.html`` of an output directory: every report of the state, with status and links.
+    """``index.html`` of an output directory: the landing page of a period (or a budget proposal).
+
+    Per report: the result to date and the full-year forecast (both methods,
+    as a range, in mnkr) from the report's summary, whether it has commentary
+    and actions, and links to HTML, PDF, Excel and notebook; grouped as
+    Leanlink and the nämnder's overviews, each nämnd's VU, and the model.
+    Links to every other period and budget proposal next to this directory.
+    Run status, provenance and timings are under a disclosure.
 
     Offline: inline CSS only, relative links, no scripts or remote resources.
     ``info`` gives the title, subtitle, provenance (modellversion,
-    data_source, data_fingerprint, params_fingerprint, code_version) and
-    when the batch ran (generated).
+    data_source, data_fingerprint, params_fingerprint, code_version), the
+    nämnder and when the batch ran (generated).
     """
-    rows = []
     entries = sorted(state.jobs.items(), key=lambda kv: (kv[1].get("order", 999), kv[0]))
-    for name, e in entries:
-        status = e.get("status", "")
-        css = "ok" if status == STATUS_OK else "cache" if status == STATUS_CACHED else "fel"
+    directory = Path(state.directory)
+    namnder = info.get("namnder") or {}
+
+    def links(e: dict) -> str:
         outs = e.get("outputs") or {}
-        links = []
+        out = []
         for key, label in (("html", "HTML"), ("pdf", "PDF"), ("xlsx", "Excel"), ("ipynb", "Notebook")):
             rel = outs.get(key)
-            if rel and (state.directory / rel).is_file():
-                links.append(f'<a href="{_href(rel)}">{label}</a>')
+            if rel and (directory / rel).is_file():
+                out.append(f'<a href="{_href(rel)}">{label}<span class="vh"> {_esc(e.get("title", ""))}</span></a>')
+        return "".join(out) or "–"
+
+    def name_cell(name: str, e: dict) -> str:
+        outs = e.get("outputs") or {}
+        title = _esc(e.get("title", name))
+        html_rel = outs.get("html")
+        label = f'<a href="{_href(html_rel)}">{title}</a>' if html_rel and (directory / html_rel).is_file() else title
         err = ""
-        if status in FAILED_STATUSES and e.get("error"):
-            first = str(e["error"]).strip().splitlines()[0][:300]
-            err = f'<div class="err">{_esc(first)}</div>'
-        namnd = e.get("namnd") or ""
+        status = e.get("status", "")
+        if status in FAILED_STATUSES:
+            first = str(e.get("error") or status).strip().splitlines()[0][:300]
+            err = f'<div class="err">{_esc(status.capitalize())}: {_esc(first)}</div>'
         if e.get("saknar_atgarder"):
             err += ('<div class="err">Åtgärder saknas: underskott eller något att uppmärksamma utan åtgärd '
                     'i controllerns kommentar</div>')
-        rows.append(
-            f"<tr><td class=\"id\">{_esc(name)}</td><td>{_esc(e.get('title', ''))}{err}</td>"
-            f"<td>{_esc(_KIND_LABELS.get(e.get('kind', ''), ''))}</td><td>{_esc(namnd)}</td>"
-            f"<td><span class=\"st {css}\">{_esc(status)}</span></td>"
-            f"<td>{_esc((e.get('executed_at') or '')[:16].replace('T', ' '))}</td>"
-            f"<td>{''.join(links) or '–'}</td></tr>"
-        )
+        return f'<th scope="row">{label}{err}</th>'
+
+    def table(caption: str, items: list[tuple[str, dict]], with_figures: bool = True) -> str:
+        if not items:
+            return ""
+        head = ["<th scope=\"col\">Rapport</th>"]
+        if with_figures:
+            head += [f'<th scope="col" class="n">Resultat hittills</th>', f'<th scope="col" class="n">Helårsprognos</th>',
+                     '<th scope="col">Kommentar</th>', '<th scope="col">Åtgärder</th>']
+        head.append('<th scope="col">Filer</th>')
+        rows = []
+        for name, e in items:
+            cells = [name_cell(name, e)]
+            if with_figures:
+                sm = e.get("summary") or {}
+                cells += [f'<td class="n">{_esc(_mnkr(sm.get("resultat_ack")))}</td>',
+                          f'<td class="n">{_esc(_range(sm.get("prognos_arstakt"), sm.get("prognos_profil")))}</td>',
+                          f"<td>{_yes_no(sm.get('kommentar'))}</td>", f"<td>{_yes_no(sm.get('atgarder'))}</td>"]
+            cells.append(f'<td class="filer">{links(e)}</td>')
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        cap = caption + (f" ({_MNKR})" if with_figures else "")
+        return (f'<div class="region" role="region" tabindex="0" aria-label="{_esc(cap)}"><table><caption>{_esc(cap)}</caption>'
+                f'<thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+    overviews = [(n, e) for n, e in entries if e.get("kind") == "oversikt"]
+    vus = [(n, e) for n, e in entries if e.get("kind") == "vu"]
+    others = [(n, e) for n, e in entries if e.get("kind") not in ("oversikt", "vu")]
+    sections = []
+    if overviews:
+        sections.append('<section aria-labelledby="s-oversikt"><h2 id="s-oversikt">Leanlink och nämnderna</h2>'
+                        + table("Resultat och prognos per översikt", overviews) + "</section>")
+    groups: dict[str, list] = {}
+    for n, e in vus:
+        groups.setdefault(e.get("namnd") or "", []).append((n, e))
+    for code, items in groups.items():
+        label = namnder.get(code, code) or "Verksamhetsuppdrag"
+        sid = f"s-{re.sub(r'[^a-z0-9]+', '-', (code or 'vu').lower())}"
+        sections.append(f'<section aria-labelledby="{sid}"><h2 id="{sid}">{_esc(label)}</h2>'
+                        + table(f"Verksamhetsuppdrag för {label}" if code else "Verksamhetsuppdrag", items) + "</section>")
+    if others:
+        sections.append('<section aria-labelledby="s-ovrigt"><h2 id="s-ovrigt">Modell och budget</h2>'
+                        + table("Dokument", others, with_figures=False) + "</section>")
+
+    periods, budgets = other_outputs(directory)
+    nav_parts = []
+    for heading, items in (("Perioder", periods), ("Budgetförslag", budgets)):
+        if not items:
+            continue
+        lis = []
+        for label, href in items:
+            here = Path(href).parent.name == directory.name
+            cur = ' aria-current="page"' if here else ""
+            lis.append(f'<li><a href="{_href(href)}"{cur}>{_esc(label)}</a></li>')
+        nav_parts.append(f"<h2>{heading}</h2><ul>{''.join(lis)}</ul>")
+    if re.fullmatch(r"\d{4}-\d{2}", directory.name):
+        next_year = int(directory.name[:4]) + 1
+        if not any(label.endswith(str(next_year)) for label, _ in budgets):
+            nav_parts.append(f"<p>Budgetförslaget för {next_year} är inte framtaget ännu "
+                             f"(<code>vu budget {next_year}</code>).</p>")
+    nav = f'<nav class="perioder" aria-label="Perioder och budgetförslag">{"".join(nav_parts)}</nav>' if nav_parts else ""
+
+    status_rows = []
+    for name, e in entries:
+        status = e.get("status", "")
+        css = ' class="fel"' if status in FAILED_STATUSES else ""
+        status_rows.append(f"<tr><th scope=\"row\">{_esc(name)}</th><td{css}>{_esc(status)}</td>"
+                           f"<td>{_esc((e.get('executed_at') or '')[:16].replace('T', ' '))}</td></tr>")
     facts = [("Modellversion", info.get("modellversion")), ("Data", info.get("data_source")),
              ("Datafingeravtryck", info.get("data_fingerprint")), ("Parametrar", info.get("params_fingerprint")),
              ("Kodversion", info.get("code_version"))]
     dl = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in facts if v)
+    n_failed = sum(1 for _, e in entries if e.get("status") in FAILED_STATUSES)
+    failed_note = (f'<p class="fel" role="note">{n_failed} av {len(entries)} rapporter kunde inte tas fram; '
+                   "se körningen nedan.</p>") if n_failed else ""
     title = info.get("title") or "Rapporter"
     return f"""<!DOCTYPE html>
 <html lang="sv">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>{_esc(title)}</title>
-<style>{_INDEX_CSS}</style>
+<style>{_INDEX_CSS}.vh{{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}}</style>
 </head>
 <body>
+<a class="hopp" href="#innehall">Hoppa till innehållet</a>
+<header>
 <h1>{_esc(title)}</h1>
 <p class="sub">{_esc(info.get('subtitle', ''))}</p>
+{nav}
+</header>
+<main id="innehall" tabindex="-1">
+{failed_note}
+<p>Resultat hittills och helårsprognos i miljoner kronor; prognosen som spannet mellan de två metoderna
+(årstakt och fjolårets månadsprofil). Positivt belopp är överskott.</p>
+{''.join(sections)}
+<details>
+<summary>Körning och spårbarhet</summary>
 <dl>{dl}</dl>
-<table>
-<thead><tr><th>Id</th><th>Rapport</th><th>Typ</th><th>Nämnd</th><th>Status</th><th>Körd</th><th>Filer</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
-<footer>Senaste körning {_esc(info.get('generated', ''))}. Körlogg: <a href="korlogg.txt">korlogg.txt</a> <a href="korlogg.json">korlogg.json</a></footer>
+<div class="region" role="region" tabindex="0" aria-label="Status per rapport"><table><caption>Status per rapport</caption>
+<thead><tr><th scope="col">Rapport</th><th scope="col">Status</th><th scope="col">Körd</th></tr></thead>
+<tbody>{''.join(status_rows)}</tbody></table></div>
+</details>
+</main>
+<footer><p>Senaste körning {_esc(info.get('generated', ''))}. Körlogg: <a href="korlogg.txt">korlogg.txt</a>, <a href="korlogg.json">korlogg.json</a></p></footer>
 </body>
 </html>
 """

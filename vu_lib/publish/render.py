@@ -22,7 +22,18 @@ embedded JavaScript once, then renders any number of notebooks::
 ``namnd`` (optional)      board, e.g. ``'Äldrenämnden'`` (shown above the title)
 ``datakalla`` (optional)  :attr:`vu_lib.data.Dataset.source`
 ``utkast`` (optional)     ``True`` marks the report as a draft (UTKAST)
+``namn`` (optional)       the report's name in the document title, e.g.
+                          ``'Vårdbostad och korttidsplatser (AN-VB)'`` (default
+                          ``undertitel`` or ``titel``)
+``typ`` (optional)        ``'vu'`` (default), ``'oversikt'``, ``'modell'`` or ``'budget'``
+``navigering`` (optional) links of the HTML page: ``{"brodsmulor": [[text, href], ...],
+                          "relaterade": [[text, href], ...]}`` (relative hrefs)
 ========================  ==========================================================
+
+The document title (HTML ``<title>``, PDF title shown by the viewer) is
+``"<namn> – <period>"`` (:func:`document_title`). The page's one level-1
+heading is the notebook's first ``#`` heading (lifted out of the notebook, see
+:func:`lift_title`), or the name when the notebook has none.
 
 Outputs are written atomically (a temporary file in the target directory,
 then :func:`os.replace`), so a failed render never replaces a good report
@@ -53,6 +64,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import html as html_lib
 import functools
 import json
 import logging
@@ -80,6 +92,9 @@ __all__ = [
     "atomic_write",
     "notebook_to_markdown",
     "vega_javascript",
+    "document_title",
+    "report_name",
+    "lift_title",
     "quarto_available",
     "render_with_quarto",
     "TEMPLATES_DIR",
@@ -97,9 +112,13 @@ TYPST_TEMPLATE = TEMPLATES_DIR / "vu.typ"
 VEGALITE_MIME = _charts.VEGALITE_MIME
 
 REQUIRED_META_KEYS = ("titel", "undertitel", "vu", "period", "modellversion", "data_fingerprint", "kodversion", "datum")
-OPTIONAL_META_KEYS = ("namnd", "datakalla", "utkast")
+OPTIONAL_META_KEYS = ("namnd", "datakalla", "utkast", "namn", "typ", "navigering")
+REPORT_KINDS = ("vu", "oversikt", "modell", "budget")
 META_KEYS = REQUIRED_META_KEYS + OPTIONAL_META_KEYS
 _MAY_BE_EMPTY = {"undertitel"}
+
+#: PDF standards of every PDF unless the Renderer is told otherwise.
+DEFAULT_PDF_STANDARDS = ("ua-1",)
 
 #: Cell tags that hide things (the Quarto / nbconvert conventions).
 REMOVE_CELL_TAGS = {"remove-cell", "remove_cell"}
@@ -153,11 +172,45 @@ def validate_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
         if k == "utkast":
             out[k] = bool(v)
             continue
+        if k == "navigering":
+            out[k] = _validate_navigation(v)
+            continue
         s = "" if v is None else str(v).strip()
         if not s and k in REQUIRED_META_KEYS and k not in _MAY_BE_EMPTY:
             raise ValueError(f"meta['{k}'] är tom")
         out[k] = s
+    if out.get("typ", "vu") not in REPORT_KINDS:
+        raise ValueError(f"meta['typ'] ska vara en av {', '.join(REPORT_KINDS)}")
     return out
+
+
+def _validate_navigation(nav: Any) -> dict[str, list[tuple[str, str]]]:
+    if nav is None:
+        return {}
+    if not isinstance(nav, Mapping):
+        raise ValueError("meta['navigering'] ska vara en ordlista med listor av [text, länk]")
+    out: dict[str, list[tuple[str, str]]] = {}
+    for key in ("brodsmulor", "relaterade"):
+        links = []
+        for item in nav.get(key) or []:
+            if not isinstance(item, (list, tuple)) or len(item) != 2 or not all(isinstance(x, str) and x.strip() for x in item):
+                raise ValueError(f"meta['navigering']['{key}']: varje länk ska vara [text, länk], fick {item!r}")
+            links.append((item[0].strip(), item[1].strip()))
+        out[key] = links
+    unknown = sorted(set(nav) - {"brodsmulor", "relaterade"})
+    if unknown:
+        raise ValueError(f"okända nycklar i meta['navigering']: {', '.join(unknown)}")
+    return out
+
+
+def report_name(meta: Mapping[str, Any]) -> str:
+    """The report's name: ``namn``, else ``undertitel``, else ``titel``."""
+    return meta.get("namn") or meta.get("undertitel") or meta["titel"]
+
+
+def document_title(meta: Mapping[str, Any]) -> str:
+    """``"<report name> – <period>"``, the title of the HTML page and of the PDF document."""
+    return f"{report_name(meta)} – {_period_text(meta['period'])}"
 
 
 def _period_text(period: str) -> str:
@@ -171,16 +224,127 @@ def _fields(meta: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     labels = fmt.locale()["report"]["fields"]
     # VU, period, model version and date only: the data and code fingerprints are in the
     # report's colophon ("Om rapporten"), so page 1 keeps its room for the summary.
-    return [
-        (labels["vu"], meta["vu"], "text"),
+    kind = meta.get("typ", "vu")
+    rows = [
+        (labels["vu"] if kind == "vu" else labels["avser"], meta["vu"], "text"),
         (labels["period"], _period_text(meta["period"]), "text"),
         (labels["modellversion"], meta["modellversion"], "text"),
         (labels["datum"], meta["datum"], "text"),
     ]
+    if meta.get("datakalla"):
+        rows.insert(3, (labels["datakalla"], meta["datakalla"], "text"))
+    if kind in ("modell", "budget"):  # the subject is the title itself
+        rows = rows[1:]
+    return rows
 
 
 def _footer(meta: Mapping[str, Any]) -> str:
-    return " · ".join(x for x in (meta["titel"], meta["vu"], _period_text(meta["period"])) if x)
+    parts: list[str] = []
+    for x in (meta["titel"], meta["vu"], _period_text(meta["period"])):
+        if x and not any(x in p for p in parts):  # "Ersättningsmodellen · Ersättningsmodellen" once
+            parts.append(x)
+    return " · ".join(parts)
+
+
+def _subtitle(meta: Mapping[str, Any], heading: str) -> str:
+    """The line under the page's heading: the subtitle, or the report type and period when the heading says the rest."""
+    sub = meta.get("undertitel", "")
+    if sub and sub != heading and sub not in heading:
+        return sub
+    return f"{meta['titel']}, {_period_text(meta['period'])}"
+
+
+# --------------------------------------------------------------------------- headings
+_H1_RE = re.compile(r"^# +(.+?)\s*#*\s*$")
+_FENCE_RE = re.compile(r"^\s*(```|~~~)")
+
+
+def _lift_in_text(text: str, state: dict) -> str:
+    out = []
+    fenced = False
+    for line in text.split("\n"):
+        if _FENCE_RE.match(line):
+            fenced = not fenced
+        m = None if fenced else _H1_RE.match(line)
+        if m:
+            if state.get("title") is None:
+                state["title"] = m.group(1).strip()
+                continue
+            line = "#" + line  # a later level-1 heading becomes a section (##)
+        out.append(line)
+    return "\n".join(out)
+
+
+def lift_title(nb: nbformat.NotebookNode) -> str | None:
+    """Take the notebook's first level-1 heading out of it, in place, and return its text.
+
+    The rendered page has one level-1 heading, the title block's: it shows this
+    text (the notebook's own title, e.g. the VU's name). Any later ``#``
+    heading is made a ``##`` section. Markdown cells and ``text/markdown``
+    outputs are searched in order.
+    """
+    state: dict[str, Any] = {"title": None}
+    for cell in nb.cells:
+        if _tags(cell) & REMOVE_CELL_TAGS:
+            continue
+        if cell.cell_type == "markdown":
+            cell.source = _lift_in_text(_text(cell.source), state)
+        elif cell.cell_type == "code":
+            for out in cell.get("outputs", []):
+                data = out.get("data") or {}
+                if "text/markdown" in data:
+                    new = _lift_in_text(_text(data["text/markdown"]), state)
+                    data["text/markdown"] = new
+                    if "text/plain" in data:
+                        data["text/plain"] = new
+    return state["title"]
+
+
+_HEADING_RE = re.compile(r"<h([23])((?:\s[^>]*)?)>(.*?)</h\1>", re.S)
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"<[^>]+>", "", text)
+    s = re.sub(r"&[a-z]+;|&#\d+;", " ", s).lower()
+    s = re.sub(r"[^0-9a-zåäöéü]+", "-", s).strip("-")
+    return s or "avsnitt"
+
+
+def _toc_and_ids(body: str, toc_label: str) -> str:
+    """Give every ``<h2>``/``<h3>`` of the page an id and put the table of contents (the h2) at ``<!--vu-toc-->``."""
+    used: set[str] = set(re.findall(r'\bid="([^"]+)"', body))
+    entries: list[tuple[str, str]] = []
+
+    def add_id(m: re.Match) -> str:
+        level, attrs, inner = m.group(1), m.group(2) or "", m.group(3)
+        idm = re.search(r'\bid="([^"]+)"', attrs)
+        if idm:
+            hid = idm.group(1)
+        else:
+            base = _slug(inner)
+            hid, n = base, 1
+            while hid in used:
+                n += 1
+                hid = f"{base}-{n}"
+            used.add(hid)
+            attrs = f' id="{hid}"' + attrs
+        if level == "2":
+            entries.append((hid, re.sub(r"<[^>]+>", "", inner).strip()))
+        return f"<h{level}{attrs}>{inner}</h{level}>"
+
+    head, sep, rest = body.partition('<main id="innehall"')
+    if not sep:
+        return body.replace("<!--vu-toc-->", "")
+    rest = _HEADING_RE.sub(add_id, rest)
+    body = head + sep + rest
+    if len(entries) < 2:
+        return body.replace("<!--vu-toc-->", "")
+    from html import escape  # noqa: PLC0415
+
+    items = "".join(f'<li><a href="#{escape(h)}">{escape(t)}</a></li>' for h, t in entries)
+    nav = (f'<nav class="vu-innehall" aria-labelledby="vu-innehall-rubrik">'
+           f'<h2 id="vu-innehall-rubrik">{escape(toc_label)}</h2><ol>{items}</ol></nav>')
+    return body.replace("<!--vu-toc-->", nav, 1)
 
 
 # --------------------------------------------------------------------------- files
@@ -418,6 +582,28 @@ def _html_to_markdown(html: str) -> str:
     return pypandoc.convert_text(html, "markdown", format="html").strip()
 
 
+def _chart_data_html(payload: Mapping[str, Any], chart_id: str) -> str:
+    """The chart's values as an HTML table (from the payload's ``tabell``), or ``''``."""
+    tab = payload.get("tabell") or {}
+    cols, rows = tab.get("kolumner") or [], tab.get("rader") or []
+    if not cols or not rows:
+        return ""
+    esc = html_lib.escape
+    num = tab.get("numeriska") or [False] * len(cols)
+    cap = payload.get("titel") or payload.get("beskrivning", "")
+    numcls = ' class="vu-num"'
+    head = "".join(f'<th scope="col"{numcls if n else ""}>{esc(str(c))}</th>' for c, n in zip(cols, num))
+    body = []
+    for r in rows:
+        cells = []
+        for j, (v, n) in enumerate(zip(r, num)):
+            cls = ' class="vu-num"' if n else ""
+            cells.append(f'<th scope="row"{cls}>{esc(str(v))}</th>' if j == 0 else f"<td{cls}>{esc(str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="vu-table vu-table--diagramdata"><caption class="vu-sr-only">{esc(cap)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
 # --------------------------------------------------------------------------- renderer
 class Renderer:
     """Render executed report notebooks to HTML and PDF (one instance per batch).
@@ -429,9 +615,10 @@ class Renderer:
         and charts look the same everywhere; without it the page falls back
         to installed fonts.
     pdf_standards : sequence of str, optional
-        typst PDF standards, e.g. ``["a-2b"]`` for archiving or ``["ua-1"]``
-        for PDF/UA (every image then needs alt text). The PDF is tagged in
-        any case.
+        typst PDF standards; default :data:`DEFAULT_PDF_STANDARDS` (``["ua-1"]``,
+        PDF/UA-1: every image has alt text, one level-1 heading, no skipped
+        heading levels, title and language set). ``[]`` turns it off. The PDF
+        is tagged in any case.
     keep_typst : path-like, optional
         Debugging: copy the intermediate Markdown, .typ and images of each
         PDF into this directory.
@@ -454,7 +641,7 @@ class Renderer:
         import typst  # noqa: PLC0415
 
         self.embed_fonts = embed_fonts
-        self.pdf_standards = list(pdf_standards or [])
+        self.pdf_standards = list(DEFAULT_PDF_STANDARDS if pdf_standards is None else pdf_standards)
         self.keep_typst = Path(keep_typst) if keep_typst else None
         config = Config(
             {
@@ -487,7 +674,7 @@ class Renderer:
 
     # ------------------------------------------------------------------ HTML
     def _prepare_html_outputs(self, nb: nbformat.NotebookNode) -> bool:
-        """Add per-output render data (inline SVG, spec JSON); True when the page has charts."""
+        """Add per-output render data (inline SVG, spec JSON, table labels); True when the page has charts."""
         n = 0
         has_charts = False
         for cell in nb.cells:
@@ -509,11 +696,17 @@ class Renderer:
                         "beskrivning": payload.get("beskrivning", ""),
                         "svg": _inline_svg(svg, chart_id),
                         "spec_json": _script_json(payload["spec"]),
+                        "data_html": _chart_data_html(payload, chart_id),
                     }
                     has_charts = True
                 elif "image/svg+xml" in data:
                     n += 1
                     meta["vu_svg"] = _inline_svg(data["image/svg+xml"], f"vu-bild-{n}")
+                elif "text/html" in data and "<table" in _text(data["text/html"]):
+                    html_text = _text(data["text/html"])
+                    cap = re.search(r"<caption[^>]*>(.*?)</caption>", html_text, re.S)
+                    label = re.sub(r"<[^>]+>", "", cap.group(1)).strip() if cap else fmt.locale()["report"]["table"]
+                    meta["vu_table_label"] = html_lib.unescape(label)
         return has_charts
 
     def html_from_notebook(self, nb: nbformat.NotebookNode, meta: Mapping[str, Any]) -> str:
@@ -521,15 +714,21 @@ class Renderer:
         m = validate_meta(meta)
         nb = copy.deepcopy(nb)
         add_chart_svgs(nb)
+        heading = lift_title(nb) or report_name(m)
         has_charts = self._prepare_html_outputs(nb)
         labels = fmt.locale()["report"]
+        nav = m.get("navigering") or {}
         vu = {
             "lang": fmt.locale().language,
             "meta": m,
+            "heading": heading,
+            "subtitle": _subtitle(m, heading),
             "overline": m.get("namnd", ""),
             "fields": _fields(m),
             "footer": _footer(m) + " · " + f"{labels['fields']['datum']} {m['datum']}",
-            "html_title": " – ".join(x for x in (m["titel"], m["vu"], _period_text(m["period"])) if x),
+            "html_title": document_title(m),
+            "breadcrumbs": nav.get("brodsmulor", []),
+            "related": nav.get("relaterade", []),
             "css": self._css,
             "font_css": _font_css() if self.embed_fonts else "",
             "has_charts": has_charts,
@@ -538,9 +737,13 @@ class Renderer:
             "time_locale_json": _script_json(fmt.d3_time_format_locale()),
             "error_label": labels["error"],
             "draft_label": labels["draft"],
+            "skip_label": labels["skip"],
+            "breadcrumbs_label": labels["breadcrumbs"],
+            "related_label": labels["related"],
+            "chart_data_label": labels["chart_data"],
         }
         body, _ = self._html.from_notebook_node(nb, resources={"vu": vu})
-        return body
+        return _toc_and_ids(body, labels["toc"])
 
     def render_html(self, nb_path: str | os.PathLike, out_path: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
         """Render an executed notebook to a self-contained HTML page.
@@ -562,11 +765,14 @@ class Renderer:
         return self._write_timed("html", out_path, lambda: self.html_from_notebook(_read_notebook(nb_path), meta))
 
     # ------------------------------------------------------------------ PDF
-    def _typst_meta(self, m: Mapping[str, Any]) -> dict:
+    def _typst_meta(self, m: Mapping[str, Any], heading: str | None = None) -> dict:
         labels = fmt.locale()["report"]
+        heading = heading or report_name(m)
         return {
             "titel": m["titel"],
-            "undertitel": m.get("undertitel", ""),
+            "rubrik": heading,
+            "dokumenttitel": document_title(m),
+            "undertitel": _subtitle(m, heading),
             "overline": m.get("namnd", ""),
             "utkast": bool(m.get("utkast", False)),
             "utkast_text": labels["draft"],
@@ -607,6 +813,8 @@ class Renderer:
         import typst  # noqa: PLC0415
 
         m = validate_meta(meta)
+        nb = copy.deepcopy(nb)
+        heading = lift_title(nb)
         with tempfile.TemporaryDirectory(prefix="vu-pdf-") as tmp:
             work = Path(tmp)
             main = work / "main.typ"
@@ -619,7 +827,7 @@ class Renderer:
                     input=str(main),
                     root=str(work),
                     format="pdf",
-                    sys_inputs={"vu-meta": json.dumps(self._typst_meta(m), ensure_ascii=False)},
+                    sys_inputs={"vu-meta": json.dumps(self._typst_meta(m, heading), ensure_ascii=False)},
                     pdf_standards=self.pdf_standards,
                     **kwargs,
                 )
@@ -634,6 +842,31 @@ class Renderer:
         if not isinstance(pdf, (bytes, bytearray)):
             raise RuntimeError("typst returnerade ingen PDF")
         return bytes(pdf)
+
+    def pdf_layout(self, nb: nbformat.NotebookNode, meta: Mapping[str, Any]) -> list[dict]:
+        """Where the PDF puts each table caption and table cell (for layout tests).
+
+        Compiles the report as :meth:`pdf_from_notebook` does, with the
+        template's check markers on, and returns them: dicts with ``kind``
+        (``'caption'``, ``'cell-start'``, ``'cell-end'``), ``fig`` (the table
+        number), ``page``, and ``y`` (row, 0 = header) or ``rows`` (body
+        rows of the table).
+        """
+        import typst  # noqa: PLC0415
+
+        m = validate_meta(meta)
+        nb = copy.deepcopy(nb)
+        heading = lift_title(nb)
+        with tempfile.TemporaryDirectory(prefix="vu-pdf-") as tmp:
+            work = Path(tmp)
+            main = work / "main.typ"
+            main.write_text(self.typst_source(nb, work), encoding="utf-8")
+            out = typst.query(
+                str(main), "<vu-kontroll>", field="value", root=str(work), font_paths=[str(FONT_DIR)],
+                ignore_system_fonts=True,
+                sys_inputs={"vu-meta": json.dumps(self._typst_meta(m, heading), ensure_ascii=False), "vu-kontroll": "1"},
+            )
+        return json.loads(out)
 
     def _keep(self, work: Path) -> None:
         assert self.keep_typst is not None

@@ -70,6 +70,8 @@ __all__ = [
     "FONT_DIR",
     "PALETTE",
     "CATEGORY_COLORS",
+    "contrast_ratio",
+    "cumulative_result",
     "house_config",
     "style",
     "monthly_vs_budget",
@@ -90,18 +92,21 @@ CHART_MIME_VERSION = 1
 FONT_FAMILY = "Source Sans Pro"
 FONT_DIR = Path(__file__).resolve().parents[1] / "templates" / "fonts"
 
-#: Okabe & Ito (2008) colour-blind-safe palette.
+#: The Okabe & Ito (2008) colour-blind-safe hues, darkened where needed so that every
+#: colour has at least 3:1 contrast to the white background (WCAG 2.1, 1.4.11 non-text
+#: contrast): orange #E69F00 (2,25:1) -> #A66F00 (4,3:1), sky blue #56B4E9 (2,3:1) ->
+#: #2B8CC4 (3,7:1), bluish green #009E73 (3,4:1) -> #008A64 (4,4:1), reddish purple
+#: #CC79A7 (3,1:1) -> #B5608F (4,2:1); yellow (1,3:1) is left out.
 PALETTE = {
     "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
+    "orange": "#A66F00",
+    "sky_blue": "#2B8CC4",
+    "bluish_green": "#008A64",
     "blue": "#0072B2",
     "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
+    "reddish_purple": "#B5608F",
 }
-#: Order of the categorical colours (yellow last: weak on white).
+#: Order of the categorical colours.
 CATEGORY_COLORS = [
     PALETTE["blue"],
     PALETTE["orange"],
@@ -110,11 +115,25 @@ CATEGORY_COLORS = [
     PALETTE["sky_blue"],
     PALETTE["reddish_purple"],
     PALETTE["black"],
-    PALETTE["yellow"],
 ]
 GREY = "#595959"
 TEXT = "#1a1a1a"
-BAND = "#56B4E9"
+#: Interval bands: this colour at low opacity (its edges are drawn as lines where they matter).
+BAND = PALETTE["sky_blue"]
+BACKGROUND = "#FFFFFF"
+
+
+def contrast_ratio(a: str, b: str = BACKGROUND) -> float:
+    """WCAG 2.1 contrast ratio of two ``#RRGGBB`` colours (1 to 21)."""
+
+    def lum(h: str) -> float:
+        h = h.lstrip("#")
+        c = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    la, lb = lum(a), lum(b)
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
 
 DEFAULT_WIDTH = 560
 DEFAULT_HEIGHT = 260
@@ -239,6 +258,14 @@ class Chart:
         budget; utfallet ligger över budget från maj."``
     titel : str, optional
         Title drawn above the chart (if the chart has none).
+    tabell : pandas.DataFrame, optional
+        The chart's values as formatted strings, one row per mark group (the
+        first column names the row). The HTML report shows it under a
+        disclosure below the chart, so the values are reachable by keyboard
+        and screen reader; the chart helpers of this module fill it in.
+    numeriska : sequence of bool, optional
+        Which columns of ``tabell`` hold numbers (right-aligned); default all
+        but the first.
 
     Raises
     ------
@@ -246,7 +273,8 @@ class Chart:
         When ``beskrivning`` is missing or blank.
     """
 
-    def __init__(self, chart: Any, beskrivning: str, titel: str | None = None) -> None:
+    def __init__(self, chart: Any, beskrivning: str, titel: str | None = None,
+                 tabell: pd.DataFrame | None = None, numeriska: Sequence[bool] | None = None) -> None:
         if not isinstance(beskrivning, str) or not beskrivning.strip():
             raise ValueError(
                 "Diagrammet saknar beskrivning: ange beskrivning='...' (alt-text på svenska "
@@ -255,6 +283,10 @@ class Chart:
         self.beskrivning = " ".join(beskrivning.split())
         self.titel = titel
         self._chart = chart
+        self.tabell = tabell
+        if tabell is not None and numeriska is None:
+            numeriska = [False] + [True] * (len(tabell.columns) - 1)
+        self.numeriska = list(numeriska) if numeriska is not None else None
 
     @functools.cached_property
     def spec(self) -> dict:
@@ -281,13 +313,20 @@ class Chart:
 
     def to_json(self) -> dict:
         """The payload of ``application/vnd.vu.vegalite+json``."""
-        return {
+        out = {
             "version": CHART_MIME_VERSION,
             "spec": self.spec,
             "beskrivning": self.beskrivning,
             "titel": self.titel,
             "vegalite_version": vegalite_version(),
         }
+        if self.tabell is not None:
+            out["tabell"] = {
+                "kolumner": [str(c) for c in self.tabell.columns],
+                "rader": [["" if fmt.is_missing(v) else str(v) for v in row] for row in self.tabell.itertuples(index=False, name=None)],
+                "numeriska": self.numeriska,
+            }
+        return out
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         """The spec, not a picture: JupyterLab draws it interactively; the batch's renderer makes the SVG.
@@ -391,7 +430,7 @@ def _words_chart() -> str:
     return fmt.locale()["report"]["chart"]
 
 
-def style(chart: Any, beskrivning: str, titel: str | None = None) -> Chart:
+def style(chart: Any, beskrivning: str, titel: str | None = None, tabell: pd.DataFrame | None = None) -> Chart:
     """Put any Altair chart (or Vega-Lite dict) in the house style.
 
     Parameters
@@ -400,12 +439,14 @@ def style(chart: Any, beskrivning: str, titel: str | None = None) -> Chart:
     beskrivning : str
         Required Swedish description (alt text).
     titel : str, optional
+    tabell : pandas.DataFrame, optional
+        The values as formatted strings (see :class:`Chart`).
 
     Returns
     -------
     Chart
     """
-    return Chart(chart, beskrivning=beskrivning, titel=titel)
+    return Chart(chart, beskrivning=beskrivning, titel=titel, tabell=tabell)
 
 
 # --------------------------------------------------------------------------- Altair renderer
@@ -577,7 +618,11 @@ def monthly_vs_budget(
             .encode(x=x, y=y, color=color, tooltip=tooltip)
         )
     chart = alt.layer(*layers).properties(width=width, height=height)
-    return Chart(chart, beskrivning=beskrivning, titel=titel)
+    cols = {w["month"]: [_long_period(p) for p in df[period]], w["actual"]: [f(v) for v in df[utfall]]}
+    if budget is not None:
+        cols[w["budget"]] = [f(v) for v in df[budget]]
+        cols[w["deviation"]] = [r["avvikelse_txt"] for r in rows[::2]]
+    return Chart(chart, beskrivning=beskrivning, titel=titel, tabell=pd.DataFrame(cols))
 
 
 def result_per_vu(
@@ -665,7 +710,8 @@ def result_per_vu(
     longest = max((len(v) for v in order), default=10)
     plot_width = max(200, width - min(260, int(5.8 * longest) + 12) - 24)
     chart = alt.layer(bars, zero, pos, neg).properties(width=plot_width, height=max(60, 28 * len(chart_df)))
-    return Chart(chart, beskrivning=beskrivning, titel=titel)
+    tab = pd.DataFrame({fmt.locale()["report"]["fields"]["vu"]: chart_df["vu"], w["value"]: chart_df["etikett"]})
+    return Chart(chart, beskrivning=beskrivning, titel=titel, tabell=tab)
 
 
 def bridge(
@@ -755,9 +801,15 @@ def bridge(
         color=color,
         tooltip=[alt.Tooltip("steg:N", title=None), alt.Tooltip("etikett:N", title=w["value"])],
     )
-    labels = base.mark_text(baseline="bottom", dy=-3).encode(x=alt.X("steg:N", sort=order), y="topp:Q", text="etikett:N")
-    chart = alt.layer(bars, labels).properties(width=width, height=height)
-    return Chart(chart, beskrivning=beskrivning, titel=titel)
+    # A change too small to see as a bar still shows: a thick tick at the level it
+    # reaches, in its colour, and every step carries its signed amount as a label.
+    ticks = base.transform_filter(alt.datum.typ != w["total"]).mark_tick(thickness=3, size=38, opacity=1, clip=True).encode(
+        x=alt.X("steg:N", sort=order), y=alt.Y("slut:Q", scale=yscale), color=color,
+        tooltip=[alt.Tooltip("steg:N", title=None), alt.Tooltip("etikett:N", title=w["value"])])
+    labels = base.mark_text(baseline="bottom", dy=-5, fontWeight=600).encode(x=alt.X("steg:N", sort=order), y="topp:Q", text="etikett:N")
+    chart = alt.layer(bars, ticks, labels).properties(width=width, height=height)
+    tab = pd.DataFrame({"Steg": [str(r["steg"]).replace("\n", " ") for r in rows], w["value"]: [r["etikett"] for r in rows]})
+    return Chart(chart, beskrivning=beskrivning, titel=titel, tabell=tab)
 
 
 def key_figure(
@@ -862,9 +914,143 @@ def key_figure(
     if "lag" in out and "hog" in out and last is not None:
         end = out[out["period"] == last].drop_duplicates("period").assign(ord=w["interval"])
         layers.append(alt.Chart(end).mark_text(align="left", dx=6, baseline="middle", color="#1f6f99").encode(x=x, y="hog:Q", text="ord:N"))
+        for edge in ("lag", "hog"):  # the band's edges as thin lines (the fill alone is too faint)
+            layers.append(alt.Chart(out.drop_duplicates("period")).mark_line(color=BAND, strokeWidth=1).encode(x=x, y=f"{edge}:Q"))
     enc: dict[str, Any] = {"x": x, "y": alt.Y("varde:Q", title=ytitle, axis=alt.Axis(format=yfmt), scale=alt.Scale(zero=False)), "tooltip": tooltip}
     if grupp:
         enc["color"] = alt.Color("grupp:N", legend=alt.Legend(title=None), sort=fmt.sorted_sv(out["grupp"].unique()))
     layers.append(base.mark_line(point=True).encode(**enc))
     chart = alt.layer(*layers).properties(width=width, height=height)
-    return Chart(chart, beskrivning=beskrivning, titel=titel)
+    cols: dict[str, list] = {w["month"]: out["period_lang"].tolist()}
+    if grupp:
+        cols[fmt.locale()["report"]["fields"]["vu"] if grupp == "vu" else "Grupp"] = out["grupp"].tolist()
+    cols[w["value"]] = out["varde_txt"].tolist()
+    for c, label in (("lag", w["interval"] + " från"), ("hog", "till"), ("mal", w["target"])):
+        if c + "_txt" in out:
+            cols[label] = out[c + "_txt"].tolist()
+    numeric = [False] + ([False] if grupp else []) + [True] * (len(cols) - (2 if grupp else 1))
+    return Chart(chart, beskrivning=beskrivning, titel=titel, tabell=pd.DataFrame(cols), numeriska=numeric)
+
+
+def cumulative_result(
+    data: pd.DataFrame,
+    *,
+    beskrivning: str,
+    ar: int,
+    period: str = "period",
+    resultat_ack: str = "resultat_ack",
+    prognos: Mapping[str, float] | None = None,
+    budget_ack: str | None = None,
+    format: str = "mnkr",
+    titel: str | None = None,
+    width: int = DEFAULT_WIDTH,
+    height: int = DEFAULT_HEIGHT,
+) -> Chart:
+    """The result accumulated month by month against zero, and the forecast path to December.
+
+    A small monthly deficit that monthly cost and revenue bars hide (0,4 mnkr
+    on 18 mnkr) adds up visibly here. The zero line is the balanced budget
+    (or, with ``budget_ack``, the budgeted accumulated result is drawn as a
+    dashed line). Each forecast method is a dashed path from the last actual
+    month to its full-year result in December, and the range between them is
+    shaded: the forecast's uncertainty.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per month of the year so far: ``period`` (``'YYYY-MM'``) and
+        the accumulated result in kronor (positive = surplus).
+    beskrivning : str
+        Required Swedish description.
+    ar : int
+        The year (the x axis runs January to December).
+    period, resultat_ack : str
+        Column names.
+    prognos : mapping of str to float, optional
+        Full-year result (kronor) per forecast method, e.g.
+        ``{"Årstakt": -5.87e6, "Fjolårsprofil": -7.95e6}``. The path from the
+        last month is drawn straight (evenly spread over the months left).
+    budget_ack : str, optional
+        Column with the budgeted accumulated result (none: the budget is in
+        balance, i.e. zero every month).
+    format : str, default 'mnkr'
+    titel : str, optional
+    width, height : int
+
+    Returns
+    -------
+    Chart
+    """
+    w = _words()
+    f = fmt.formatter(format.lstrip("+"))
+    fs = fmt.formatter("+" + format.lstrip("+"))
+    scale = _scale_for(format)
+    df = data.sort_values(period).reset_index(drop=True)
+    months = [f"{ar}-{m:02d}" for m in range(1, 13)]
+    labels = dict(zip(months, _period_labels(months)))
+    order = [labels[m] for m in months]
+    actual_name = "Resultat hittills"
+    rows = []
+    for _, r in df.iterrows():
+        p = str(r[period])
+        rows.append({"manad": labels[p], "lang": _long_period(p), "serie": actual_name,
+                     "varde": _scaled(r[resultat_ack], scale), "txt": fs(r[resultat_ack])})
+    last_p = str(df[period].iloc[-1]) if len(df) else months[0]
+    last_m = int(last_p[5:7])
+    last_v = float(df[resultat_ack].iloc[-1]) if len(df) else 0.0
+    paths: dict[str, list[float]] = {}
+    for name, year_end in (prognos or {}).items():
+        if fmt.is_missing(year_end):
+            continue
+        path = []
+        for m in range(last_m, 13):
+            share = 1.0 if last_m == 12 else (m - last_m) / (12 - last_m)
+            v = last_v + (float(year_end) - last_v) * share
+            path.append(v)
+            rows.append({"manad": labels[months[m - 1]], "lang": _long_period(months[m - 1]), "serie": f"Prognos, {name.lower()}",
+                         "varde": _scaled(v, scale), "txt": fs(v)})
+        paths[name] = path
+    long = pd.DataFrame(rows)
+    series = [actual_name] + [f"Prognos, {n.lower()}" for n in paths]
+    colors = [PALETTE["blue"], PALETTE["vermillion"], PALETTE["orange"], PALETTE["reddish_purple"]][: len(series)]
+    dashes = [[1, 0]] + [[6, 4], [2, 3], [8, 3]][: len(series) - 1]
+    x = alt.X("manad:N", sort=order, scale=alt.Scale(domain=order), title=None, axis=alt.Axis(labelAngle=0))
+    y = alt.Y("varde:Q", title=_unit_title(format), axis=alt.Axis(format=_d3_format(format)))
+    color = alt.Color("serie:N", scale=alt.Scale(domain=series, range=colors),
+                      legend=alt.Legend(title=None, symbolType="stroke", symbolStrokeWidth=3, symbolSize=300))
+    dash = alt.StrokeDash("serie:N", scale=alt.Scale(domain=series, range=dashes),
+                          legend=alt.Legend(title=None, symbolType="stroke", symbolStrokeWidth=3, symbolSize=300))
+    tip = [alt.Tooltip("lang:N", title=w["month"]), alt.Tooltip("serie:N", title="Serie"), alt.Tooltip("txt:N", title=w["value"])]
+    layers = []
+    if len(paths) >= 2:
+        lo = [min(vals) for vals in zip(*paths.values())]
+        hi = [max(vals) for vals in zip(*paths.values())]
+        band = pd.DataFrame({"manad": [labels[months[m - 1]] for m in range(last_m, 13)],
+                             "lag": [_scaled(v, scale) for v in lo], "hog": [_scaled(v, scale) for v in hi]})
+        layers.append(alt.Chart(band).mark_area(opacity=0.15, color=BAND).encode(x=x, y=alt.Y("lag:Q"), y2="hog:Q"))
+    zero_label = "Budget" if budget_ack else "Noll (budget i balans)"
+    layers.append(alt.Chart(pd.DataFrame({"noll": [0.0], "ord": [zero_label]})).mark_rule(color="#333333", strokeWidth=1).encode(y="noll:Q"))
+    if budget_ack:
+        bud = pd.DataFrame({"manad": [labels[str(p)] for p in df[period]], "varde": [_scaled(v, scale) for v in df[budget_ack]]})
+        layers.append(alt.Chart(bud).mark_line(color="#333333", strokeDash=[4, 3], strokeWidth=1.5).encode(x=x, y="varde:Q"))
+    layers.append(alt.Chart(long).mark_line(strokeWidth=2.5).encode(x=x, y=y, color=color, strokeDash=dash, tooltip=tip))
+    layers.append(alt.Chart(long[long["serie"] == actual_name]).mark_point(filled=True, size=45).encode(x=x, y="varde:Q", color=color, tooltip=tip))
+    ends = long.groupby("serie", sort=False).tail(1)
+    layers.append(alt.Chart(ends).mark_text(align="left", dx=7, baseline="middle", fontWeight=600).encode(
+        x=x, y="varde:Q", text="txt:N", color=alt.Color("serie:N", scale=alt.Scale(domain=series, range=colors), legend=None)))
+    zero_txt = pd.DataFrame({"manad": [order[0]], "noll": [0.0], "ord": [zero_label]})
+    layers.append(alt.Chart(zero_txt).mark_text(align="left", baseline="bottom", dy=-3, dx=-4, color="#333333", fontSize=10).encode(
+        x=x, y="noll:Q", text="ord:N"))
+    # room on the right for the end labels
+    chart = alt.layer(*layers).properties(width=width - 60, height=height, padding={"left": 4, "right": 70, "top": 6, "bottom": 4})
+    # the values, month by month
+    table_rows = []
+    actual = {str(p): v for p, v in zip(df[period], df[resultat_ack])}
+    for m in range(1, 13):
+        p = months[m - 1]
+        row = [_long_period(p), fs(actual[p]) if p in actual else ""]
+        for name, path in paths.items():
+            row.append(fs(path[m - last_m]) if m >= last_m else "")
+        table_rows.append(row)
+    tab = pd.DataFrame(table_rows, columns=[w["month"], actual_name] + [f"Prognos, {n.lower()}" for n in paths])
+    return Chart(chart, beskrivning=beskrivning, titel=titel, tabell=tab)

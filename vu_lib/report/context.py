@@ -20,6 +20,8 @@ from vu_lib.core.params import Params, load_params
 
 # --------------------------------------------------------------------------- display objects
 MARKDOWN_MIME = "text/markdown"
+#: The key figures of a report for the index page (result to date, forecast, commentary), as JSON.
+SUMMARY_MIME = "application/vnd.vu.summary+json"
 
 
 class Markdown:
@@ -30,11 +32,15 @@ class Markdown:
     woven into it can be read back from every rendering.
     """
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, summary: dict | None = None):
         self.text = text.strip() + "\n"
+        self.summary = summary
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        return {MARKDOWN_MIME: self.text, "text/plain": self.text}
+        bundle = {MARKDOWN_MIME: self.text, "text/plain": self.text}
+        if self.summary is not None:
+            bundle[SUMMARY_MIME] = self.summary
+        return bundle
 
     def __repr__(self) -> str:
         return self.text
@@ -282,7 +288,48 @@ def title_block(ctx: Context, heading: str, lead: str, facts: Sequence[str] = ()
     lines = [f"# {heading}", "", f"**{subtitle}**", "", lead, "", *facts,
              f"- Period: {p.label}, utfall {ctx.ytd_text}", f"- Modellversion: {ctx.modellversion}",
              f"- Data: {ctx.data.fingerprint} ({ctx.data.source})", ""]
-    return Markdown("\n".join(lines) + "\n" + trace_md(ctx).text)
+    return Markdown("\n".join(lines) + "\n" + trace_md(ctx).text, summary=report_summary(ctx))
+
+
+def commentary_flags(ctx: Context) -> dict[str, bool | None]:
+    """Whether the report has the controller's commentary and decided actions (``None``: unreadable).
+
+    From ``kommentarer/<period>/<report>.md`` (:mod:`vu_lib.report.commentary`); the index
+    page shows the answer per report.
+    """
+    from vu_lib.report.commentary import CommentaryError, load_commentary
+
+    report = ctx.vu_id or ctx.scope or ""
+    try:
+        c = load_commentary(report, ctx.period_str, getattr(ctx, "kommentarer", "") or None)
+    except CommentaryError:
+        return {"kommentar": None, "atgarder": None}
+    return {"kommentar": bool(c and c.analys.strip()), "atgarder": bool(c and c.atgarder)}
+
+
+def report_summary(ctx: Context) -> dict:
+    """The figures the index page shows for a VU report or an overview (kronor, JSON-safe).
+
+    ``resultat_ack`` the result to date; ``prognos_arstakt`` and
+    ``prognos_profil`` the full-year result by the two forecast methods
+    (for an overview: the sums over its VU, EKB left out as in the netting);
+    ``period`` and ``kommentar``/``atgarder`` from :func:`commentary_flags`.
+    """
+    fc = forecast_frame(ctx)
+    if ctx.vu_id:
+        ids = [ctx.vu_id]
+    else:
+        separate = {v.id for v in ctx.params.registry.separata}
+        ids = [v for v in ctx.scope_vu_ids if v not in separate]
+    rows = fc[fc["vu"].isin(ids)]
+
+    def total(col: str) -> float | None:
+        vals = [float(v) for v in rows[col] if not fmt.is_missing(v)]
+        return round(sum(vals), 2) if vals else None
+
+    return {"period": ctx.period_str, "resultat_ack": total("resultat_ack"),
+            "prognos_arstakt": total("arstakt_resultat"), "prognos_profil": total("profil_resultat"),
+            **commentary_flags(ctx)}
 
 
 def indexed_rate_example(params: Params, year: int, namn: str, pris_fjol, pris) -> Markdown | None:

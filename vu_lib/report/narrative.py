@@ -88,10 +88,34 @@ def lista(items: Sequence[str], conj: str = "och") -> str:
     return ", ".join(items[:-1]) + f" {conj} " + items[-1]
 
 
+#: Plural (indefinite) of the staffing levels of the schablon, for "10 undersköterskor".
+LEVEL_PLURALS = {
+    "vardbitrade": "vårdbiträden",
+    "underskoterska": "undersköterskor",
+    "behandlingsassistent": "behandlingsassistenter",
+    "socionom": "socionomer",
+    "arbetsterapeut_fysioterapeut": "arbetsterapeuter/fysioterapeuter",
+    "sjukskoterska": "sjuksköterskor",
+    "enhetschef": "enhetschefer",
+}
+
+
+def antal_niva(n: float, niva: str, singular: str) -> str:
+    """``'10 undersköterskor'``, ``'1 undersköterska'``: a count of a staffing level with the right number."""
+    word = singular if n == 1 else LEVEL_PLURALS.get(niva, singular)
+    return f"{fmt.num(n, 0)} {gemen(word)}"
+
+
+def gemen(s: str) -> str:
+    """A name inside a sentence: first letter in lower case, unless the first word is an acronym
+    (``'LSS vuxna'``) or has a capital inside (``'BoDa'``); the rest as the registry spells it."""
+    return _gemen(s)
+
+
 def _gemen(s: str) -> str:
     """First letter in lower case unless the first word is an acronym or a name-like code (``'LSS'``)."""
     w = s.split(" ", 1)[0]
-    if len(w) > 1 and w[:2].isupper():
+    if len(w) > 1 and (w[:2].isupper() or any(c.isupper() for c in w[1:])):
         return s
     return s[:1].lower() + s[1:]
 
@@ -131,11 +155,11 @@ def ersattningsform(form: str, *, omrade: int | None = None, niva1: str = "", sc
     if schablon == "an":
         return FORM_TEXT["schablon_an"]
     if schablon == "son":
-        return FORM_TEXT["schablon_son"].format(kluster=lista([k.lower() for k in kluster]))
+        return FORM_TEXT["schablon_son"].format(kluster=lista([gemen(k) for k in kluster]))
     if niva1 == "Vårdboende":
         return FORM_TEXT["fast_vardboende"]
     if niva1 == "Heldygn":
-        return FORM_TEXT["fast_heldygn"].format(kluster=lista([k.lower() for k in kluster]))
+        return FORM_TEXT["fast_heldygn"].format(kluster=lista([gemen(k) for k in kluster]))
     return FORM_TEXT["fast"]
 
 
@@ -202,7 +226,7 @@ def rorliga_priser(year: int, priser: Iterable[dict], *, prisbilaga: int | None 
     if not rows:
         return ""
     src = f"enligt Prisbilaga område {prisbilaga} " if prisbilaga else ""
-    parts = [f"{fmt.kr(r['pris'], 2)} per {r['enhet']} för {r['namn'].lower()}" for r in rows]
+    parts = [f"{fmt.kr(r['pris'], 2)} per {r['enhet']} för {gemen(r['namn'])}" for r in rows]
     text = (f"Den rörliga ersättningen är verklig volym gånger ett fastställt pris som räknas upp årligen "
             f"med Kommunstyrelsens index. Priserna {src}för {year} är {lista(parts)}.")
     for r in rows:
@@ -210,13 +234,13 @@ def rorliga_priser(year: int, priser: Iterable[dict], *, prisbilaga: int | None 
         if rev:
             y, m = rev["giltig_fran"].split("-")
             text += (f" Från {fmt.month_name(int(m))} {y} (modellversion {rev['version']}) gäller "
-                     f"{fmt.kr(rev['pris'], 2)} per {r['enhet']} för {r['namn'].lower()}.")
+                     f"{fmt.kr(rev['pris'], 2)} per {r['enhet']} för {gemen(r['namn'])}.")
     return text
 
 
 def rorlig_exempel(namn: str, year: int, pris_fjol, index, pris) -> str:
     """A rate indexed in öre: ``R_Y = round_öre(R_{Y-1} × (1 + i_Y))``."""
-    return (f"Exempel: priset för {namn.lower()} {year - 1} var {fmt.kr(pris_fjol, 2)}; uppräknat med "
+    return (f"Exempel: priset för {gemen(namn)} {year - 1} var {fmt.kr(pris_fjol, 2)}; uppräknat med "
             f"{fmt.pct(index, 2)} blir det {fmt.num(pris_fjol, 2)} × (1 + {fmt.num(float(index), 4)}) = "
             f"{fmt.kr(pris, 2)} för {year}, avrundat till hela ören.")
 
@@ -337,7 +361,7 @@ def avvikelse(metod_text: str, period_text: str, avv, volym, pris, storst: dict 
             f"pris- och effektivitetseffekt, (utfallspris − budgetpris) × utfallsvolym, på "
             f"{belopp(pris, sign=True)}. Positiva belopp betyder kostnad över budget.")
     if storst:
-        text += (f" Störst avvikelse har {storst['namn'].lower()} med {belopp(storst['avvikelse'], sign=True)}.")
+        text += (f" Störst avvikelse har {gemen(storst['namn'])} med {belopp(storst['avvikelse'], sign=True)}.")
     return text
 
 
@@ -361,11 +385,19 @@ def nyckeltal_inledning(vu_namn: str, period_text: str, aktuella: Sequence[str],
 
 def nyckeltal_beskrivning(namn: str, definition: str, intervall: str, mottagare: str, ansvarig: str,
                           enhet: str, ekonomisk_paverkan: str | None = None) -> str:
-    text = (f"**{namn}.** {definition} ({enhet}). Intervall: {intervall.lower()}; mottagare: "
-            f"{mottagare.lower()}; ansvarig: {ansvarig}.")
+    """One key figure: its definition and unit, then in the same sentence how and to whom it is reported.
+
+    One sentence per key figure (not a separate "Intervall: …; mottagare: …" line
+    each time), so a report with several key figures does not repeat a sentence.
+    """
+    definition = definition.strip().rstrip(".")
+    when = {"delår": "vid varje delår"}.get(gemen(intervall), gemen(intervall))
+    to = {"nämnd": "nämnden"}.get(gemen(mottagare), gemen(mottagare))
+    text = (f"**{namn}.** {definition} ({enhet}); redovisas {when} till {to} "
+            f"med {ansvarig} som ansvarig")
     if ekonomisk_paverkan:
-        text += f" Ekonomisk påverkan: {ekonomisk_paverkan.lower()}."
-    return text
+        text += f", ekonomisk påverkan: {gemen(ekonomisk_paverkan)}"
+    return text + "."
 
 
 # --------------------------------------------------------------------------- changes of funds

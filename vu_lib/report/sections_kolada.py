@@ -24,6 +24,7 @@ import math
 import pandas as pd
 
 from vu_lib.report import fmt
+from vu_lib.report.narrative import gemen
 from vu_lib.report.context import Context, Markdown, Section, make_table
 
 _KON = {"K": "kvinnor", "M": "män"}
@@ -51,6 +52,15 @@ def kalla_text(ctx: Context) -> str:
     if kd.exempel:
         text += " (exempelvärden i exempeldatan, inte Koladas verkliga siffror)"
     return text + "."
+
+
+def kalla_tabell(ctx: Context, kpi: str, extra: str = "") -> str:
+    """The source of one table as one sentence naming its KPI (``'Källa: Kolada (RKA), CC BY 4.0, KPI N00000,
+    ögonblicksbild 2 november 2026.'``): the section's lead says the rest once, and no two notes of a report
+    are the same sentence."""
+    from vu_lib.data.kolada import KALLA
+
+    return f"{KALLA}, KPI {kpi}{extra}, ögonblicksbild {fmt.date_label(_kd(ctx).hamtad)}."
 
 
 def _unit(enhet: str) -> str:
@@ -129,8 +139,8 @@ def _summary(ctx: Context, j, df: pd.DataFrame, years: list[int]) -> str:
     parts = []
     ly, lv = _latest(df, kp.kommun.namn, years)
     if ly is None:
-        return f"Ögonblicksbilden har inga värden för {j.namn.lower()} ({j.kpi})."
-    others = [f"{name.lower() if role == 'grupp' else name} {_value_text(_latest(df, name, [ly])[1], j)}"
+        return f"Ögonblicksbilden har inga värden för {gemen(j.namn)} ({j.kpi})."
+    others = [f"{gemen(name) if role == 'grupp' else name} {_value_text(_latest(df, name, [ly])[1], j)}"
               for role, _, name in kp.areas(j) if role != "kommun"]
     parts.append(f"År {ly} var Koladas värde för {kp.kommun.namn} {_value_text(lv, j)}"
                  + (f" ({', '.join(others)})" if others else "") + ".")
@@ -162,7 +172,7 @@ def _table(ctx: Context, j, df: pd.DataFrame, cols: list[int], vu_name: str):
     headers = {"rad": "Jämförelse"}
     for y in cols:
         headers[str(y)] = f"{y} (t.o.m. {fmt.month_name(ctx.month, short=True)})" if y == ctx.year and ctx.month < 12 else str(y)
-    note = kalla_text(ctx) + f" KPI {j.kpi}; enhet {_unit(j.enhet)}."
+    group = ""
     kp, kd = _kp(ctx), _kd(ctx)
     for role, area, name in kp.areas(j):
         if role == "grupp":
@@ -170,9 +180,8 @@ def _table(ctx: Context, j, df: pd.DataFrame, cols: list[int], vu_name: str):
             n = n.dropna(subset=["antal"])
             if not n.empty:
                 members = int(n.sort_values("ar")["antal"].iloc[-1])
-                note += f" {name}: Koladas ovägda medelvärde av de {members} kommunerna i gruppen."
-    if j.definitionsskillnad:
-        note += " " + j.definitionsskillnad.strip()
+                group += f"; {gemen(name)}: Koladas ovägda medelvärde av de {members} kommunerna i gruppen"
+    note = kalla_tabell(ctx, j.kpi, f" ({_unit(j.enhet)}){group}")
     return make_table(df, {str(y): f"num({j.decimaler})" for y in cols}, headers,
                       caption=f"{j.namn}, {vu_name}: Leanlink och Kolada ({_unit(j.enhet)})", name=j.namn[:31], note=note)
 
@@ -185,7 +194,7 @@ def _chart(ctx: Context, j, df: pd.DataFrame, cols: list[int]):
     if long["ar"].nunique() < 2:
         return None
     kp = _kp(ctx)
-    desc = (f"Linjediagram över {j.namn.lower()} per år {cols[0]}–{cols[-1]} för "
+    desc = (f"Linjediagram över {gemen(j.namn)} per år {cols[0]}–{cols[-1]} för "
             + ", ".join(fmt.sorted_sv(long["serie"].unique())) + f" ({_unit(j.enhet)}). {kalla_text(ctx)}")
     return charts.key_figure(long, beskrivning=desc, period="ar", grupp="serie", format=f"num({j.decimaler})",
                              y_titel=_unit(j.enhet), titel=f"{j.namn}: {kp.kommun.namn}, jämförelsegrupp och riket")
@@ -214,7 +223,7 @@ def _ou_table(ctx: Context, j, vu):
         headers.pop("M")
     return make_table(df, {c: f"num({j.decimaler})" for c in ("T", "K", "M")}, headers,
                       caption=f"{j.namn} per enhet {year} ({_unit(j.enhet)})", name=f"{j.namn[:24]} enhet",
-                      note=kalla_text(ctx))
+                      note=kalla_tabell(ctx, j.kpi, f" per enhet {year}"))
 
 
 def kolada(ctx: Context) -> Section:
@@ -228,7 +237,7 @@ def kolada(ctx: Context) -> Section:
         return Section(Markdown("Det finns ingen Kolada-ögonblicksbild i lagret än. Hämta en med "
                                 "`vu kolada fetch`; rapporterna läser aldrig Kolada direkt."))
     parts = [Markdown(f"Leanlinks nyckeltal jämförs med Koladas värden för {kp.kommun.namn}, en grupp liknande "
-                      f"kommuner och {kp.riket.namn.lower()}, de senaste åren som finns i ögonblicksbilden. "
+                      f"kommuner och {gemen(kp.riket.namn)}, de senaste åren som finns i ögonblicksbilden. "
                       f"{kalla_text(ctx)}")]
     for j in comps:
         df, cols = comparison_frame(ctx, j, vu.id)
@@ -278,7 +287,7 @@ def oversikt_kolada(ctx: Context) -> Section:
         headers.pop("anm")
     fmts = {}
     table = make_table(df, fmts, headers, caption=f"Jämförelse med Kolada, senaste år, {ctx.scope_text}",
-                       name="Kolada", note=kalla_text(ctx) + " Leanlink: vårt nyckeltal samma år (tomt när "
+                       name="Kolada", note="Leanlink: vårt nyckeltal samma år (tomt när "
                        "jämförelsen gäller flera uppdrag eller saknar nyckeltal). Liknande kommuner: den "
                        "jämförelsegrupp som params/kolada.yaml anger för jämförelsen.")
     parts = [Markdown(f"Nyckeltalen jämförs med Koladas värden för {kp.kommun.namn}, jämförelsegruppen och riket. "

@@ -275,7 +275,7 @@ def modell_schablon(ctx: Context) -> Section:
             "(baskostnad × faktor × (1 + PO-pålägg) + övriga kostnader) × (1 + overhead), i hela kronor.")
     lvl = "underskoterska" if "underskoterska" in s.faktorer else next(iter(s.faktorer))
     S = schablon_cost(P, y, lvl)
-    ex = (f"**Räkneexempel, {LEVEL_LABELS.get(lvl, lvl).lower()} {y}:** ({fmt.num(s.baskostnad)} × "
+    ex = (f"**Räkneexempel, {nar.gemen(LEVEL_LABELS.get(lvl, lvl))} {y}:** ({fmt.num(s.baskostnad)} × "
           f"{fmt.num(s.faktorer[lvl], 2)} × (1 + {fmt.num(s.po_palagg, 4)}) + {fmt.num(s.ovriga_kostnader)}) × "
           f"(1 + {fmt.num(s.overhead, 2)}) = **{fmt.kr(S)}** per årsarbetare, eller "
           f"{fmt.kr(Decimal(S) / s.timmar_per_arsarbetare, 2)} per timme med {fmt.num(s.timmar_per_arsarbetare)} "
@@ -283,7 +283,7 @@ def modell_schablon(ctx: Context) -> Section:
     mix = {lvl: 10.0}
     if "sjukskoterska" in s.faktorer:
         mix["sjukskoterska"] = 2.0
-    mix_txt = nar.lista([f"{fmt.num(n, 0)} {LEVEL_LABELS.get(k, k).lower()}" for k, n in mix.items()])
+    mix_txt = nar.lista([nar.antal_niva(n, k, LEVEL_LABELS.get(k, k)) for k, n in mix.items()])
     ex2 = (f"Med ÄN-regeln ger en bemanning om {mix_txt} tilldelningen {fmt.kr(allocation_an(P, y, mix))}. "
            f"Med SON-regeln blir kostnaden per timme för samma bemanning {fmt.kr(son_cost_per_hour(P, y, mix), 2)}, "
            "som multipliceras med klustrets planerade timmar.")

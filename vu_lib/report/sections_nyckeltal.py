@@ -109,9 +109,12 @@ def _kf_table(ctx: Context, n, rows: pd.DataFrame, vu_name: str):
     if t["del_namn"].nunique() == 1:
         headers.pop("del_namn")
     jam = sorted({j for j in t["jamforelse_typ"] if j})
-    note = f"Jämförelse: {', '.join(jam)}." if jam and "jamforelse" in headers else ""
-    if years:
-        note += f" {', '.join(map(str, years))}: samma period tidigare år."
+    note = ""
+    if jam and "jamforelse" in headers:
+        if len(jam) == 1:  # say it in the header, not in a note repeated under every table
+            headers["jamforelse"] = nar.forsta_versal(jam[0])
+        else:
+            note = f"Jämförelse: {', '.join(jam)}."
     if "mal" in headers and n.mal is not None and n.mal.kalla:
         note += f" Mål: {n.mal.kalla}."
     if kon_headers:
@@ -136,7 +139,7 @@ def _money_effect(ctx: Context, n) -> str:
         cl = cl[cl["kluster"].isin(n.kluster)]
     if cl.empty:
         return ""
-    parts = [f"{nar._gemen(r.kluster_namn)} {nar.belopp(r.volymeffekt, sign=True)}" for r in cl.itertuples(index=False)]
+    parts = [f"{nar.gemen(r.kluster_namn)} {nar.belopp(r.volymeffekt, sign=True)}" for r in cl.itertuples(index=False)]
     what = ("fler eller färre belagda dygn än budgeterat, värderat till referenskostnaden per dygn" if method == "dygn"
             else "fler eller färre utförda timmar än budgeterat, värderat till timpriset; ersättningen ändras "
                  "med samma belopp")
@@ -161,7 +164,7 @@ def _kf_chart(ctx: Context, n, vu_id: str):
         top = "" if (ll["kluster"] == "").any() else ll["kluster"].iloc[0]
         ll = ll[ll["kluster"] == top].sort_values("manad")
         over = int((ll["varde"] > ll["jamforelse"]).sum())
-        desc = (f"Stapeldiagram: Leanlinks {n.namn.lower()} per månad {ctx.ytd_text} mot budgeterade timmar "
+        desc = (f"Stapeldiagram: Leanlinks {nar.gemen(n.namn)} per månad {ctx.ytd_text} mot budgeterade timmar "
                 f"(streckad linje). Utfallet är över budget i {over} av {len(ll)} månader; i "
                 f"{month_label(ctx.period_str)} {fmt.num(ll['varde'].iloc[-1], 0)} timmar mot "
                 f"{fmt.num(ll['jamforelse'].iloc[-1], 0)} budgeterade.")
@@ -171,9 +174,9 @@ def _kf_chart(ctx: Context, n, vu_id: str):
     g = d.sort_values(["kluster", "manad"]).copy()
     g["grupp"] = g["kluster_namn"]
     last = g[g["manad"] == g["manad"].max()]
-    desc = (f"Linjediagram: {n.namn.lower()} per månad {ctx.ytd_text}, per kluster och för hela uppdraget. "
+    desc = (f"Linjediagram: {nar.gemen(n.namn)} per månad {ctx.ytd_text}, per kluster och för hela uppdraget. "
             f"I {month_label(ctx.period_str)}: " + "; ".join(
-                f"{r.kluster_namn.lower()} {fmt.num(r.varde, 1)} {'%' if r.enhet_matt == 'procent' else r.enhet_matt}"
+                f"{nar.gemen(r.kluster_namn)} {fmt.num(r.varde, 1)} {'%' if r.enhet_matt == 'procent' else r.enhet_matt}"
                 for r in last.itertuples(index=False)) + ".")
     return charts.key_figure(g, beskrivning=desc, grupp="grupp", format="num(1)",
                              y_titel="procent" if (g["enhet_matt"] == "procent").all() else None,
@@ -195,18 +198,22 @@ def nyckeltal(ctx: Context) -> Section:
     catalogue = {n.id: n for n in P.katalog.nyckeltal}
     parts = [Markdown(nar.nyckeltal_inledning(
         vu.namn, ctx.ytd_text,
-        [catalogue[i].namn.lower() for i in due_ids],
-        [f"{r.namn.lower()} ({r.intervall_namn.lower()})" for r in not_due.itertuples(index=False)],
-        [f"{r.namn.lower()} ({r.status})" for r in not_followed.itertuples(index=False)],
+        [nar.gemen(catalogue[i].namn) for i in due_ids],
+        [f"{nar.gemen(r.namn)} ({nar.gemen(r.intervall_namn)})" for r in not_due.itertuples(index=False)],
+        [f"{nar.gemen(r.namn)} ({r.status})" for r in not_followed.itertuples(index=False)],
     ))]
     values = nk(P, ctx.data, ctx.year, ctx.month, vu=vu.id, kon=True)
+    earlier = list(range(FIRST_COMPARISON_YEAR, ctx.year))
+    if due_ids and earlier:  # said once here, not under every table
+        parts.append(Markdown(f"Tabellerna visar också samma period tidigare år "
+                              f"({earlier[0]}{'–' + str(earlier[-1]) if len(earlier) > 1 else ''}) där det finns värden."))
     for i in due_ids:
         n = catalogue[i]
         parts.append(Markdown(nar.nyckeltal_beskrivning(n.namn, n.definition, INTERVAL_LABELS[n.intervall],
                                                         n.mottagare, n.ansvarig, n.enhet, n.ekonomisk_paverkan)))
         rows = values[values["nyckeltal_id"] == i]
         if rows.empty:
-            parts.append(Markdown(f"Värden för {n.namn.lower()} saknas i data för perioden."))
+            parts.append(Markdown(f"Värden för {nar.gemen(n.namn)} saknas i data för perioden."))
             continue
         parts.append(_kf_table(ctx, n, rows, vu.namn))
         money = _money_effect(ctx, n)

@@ -120,8 +120,9 @@ def oversikt_netting(ctx: Context) -> Section:
                            "underskott_tackt_ack": "tkr", "underskott_otackt_ack": "tkr"}, headers,
                        caption=f"Resultat och nettning inom den samlade ersättningen {ctx.ytd_text} (tkr)",
                        name="Nettning",
-                       note="Underskott täckt = underskottet × min(1, summa överskott / summa underskott) över de nio "
-                            "uppdragen. Separat reglerade rader nettas inte.")
+                       note="Underskott täckt: räcker överskotten till hela underskottet täcks allt; annars täcks samma "
+                            "andel av varje underskott, överskottens summa delad med underskottens, över de nio "
+                            "uppdragen. Separat reglerade uppdrag nettas inte.")
     chart_rows = pd.concat([vu_rows[["namn", "resultat_ack"]],
                             pd.DataFrame([{"namn": "Netto " + ("nio uppdrag" if ctx.scope == "Leanlink" else ctx.scope_text),
                                            "resultat_ack": total["resultat_ack"]}])], ignore_index=True)
@@ -187,7 +188,7 @@ def oversikt_nyckeltal(ctx: Context) -> Section:
     text = (f"Nyckeltalen redovisas enligt sina intervall (månadsvis, delår eller årsvis). För {ctx.ytd_text} är "
             f"{len({(a, b) for a, b in zip(v['vu'], v['nyckeltal_id'])})} nyckeltal aktuella i {ctx.scope_text}; "
             "tabellen visar dem för uppdraget som helhet och per kluster, Leanlinks andel där utförare redovisas. "
-            + ("Ännu inte uppföljda: " + nar.lista([f"{r.namn.lower()} ({P.vu(r.vu).namn}, {r.status})"
+            + ("Ännu inte uppföljda: " + nar.lista([f"{nar.gemen(r.namn)} ({P.vu(r.vu).namn}, {r.status})"
                                                    for r in nf.itertuples(index=False)]) + "."
                if len(nf) else "Samtliga nyckeltal i katalogen följs upp detta år."))
     if v.empty:

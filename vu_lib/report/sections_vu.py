@@ -30,7 +30,7 @@ def titel(ctx: Context) -> Markdown:
     """Title block of a VU report: name, nämnd, period, model version, data and code version."""
     vu = ctx.vu
     lead = (f"{vu.beskrivning}. Uppdraget ({vu.id}) ges av Social- och omsorgsförvaltningen (SoF) till "
-            f"Leanlink på nivå 2 i modellen för verksamhetsuppdrag ({vu.niva1.lower()} på nivå 1).")
+            f"Leanlink på nivå 2 i modellen för verksamhetsuppdrag ({nar.gemen(vu.niva1)} på nivå 1).")
     return title_block(ctx, vu.namn, lead, namnd=ctx.namnd_namn,
                        facts=[f"- Verksamhetsuppdrag: {vu.id}, {vu.namn}", f"- Nämnd: {ctx.namnd_namn}"])
 
@@ -103,8 +103,9 @@ def ersattningsbrygga(ctx: Context, vu_id: str | None = None) -> Section:
                              "typ": ["summa" if s.typ in ("forra_aret", "fastst", "summa") else "andring" for s in steps]})
     desc = ("Vattenfallsdiagram över den fasta ersättningen: " + "; ".join(
         f"{lab} {nar.belopp(s.belopp, sign=s.typ not in ('forra_aret', 'fastst', 'summa'))}"
-        for lab, s in zip(labels, steps)) + ".")
-    chart = charts.bridge(chart_df, beskrivning=desc, typ="typ", format="mnkr",
+        for lab, s in zip(labels, steps)) + ". Värdeaxeln börjar inte på noll, så att de små stegen syns; "
+        "summastaplarna är avskurna nedtill.")
+    chart = charts.bridge(chart_df, beskrivning=desc, typ="typ", format="mnkr", y_fran_noll=False,
                           titel=f"Från föregående års ersättning till {y}")
     return Section(table, chart)
 
@@ -219,7 +220,7 @@ def bilaga_overforingar(ctx: Context) -> Section:
     table = make_table(df, fm, headers, caption=f"Månatliga överföringar {ctx.ytd_text}, {vu.namn}",
                        name="Överföringar", total_row=True,
                        note="Överföring enligt modellen = fast del (tolftedel) + rörlig del (volym × pris) + "
-                            "förändring av medel. Skillnad = bokfört av SoF − överföring enligt modellen, i kronor och ören.")
+                            "förändring av medel; skillnaden räknas som i avstämningen ovan.")
     return Section(Markdown("## Bilaga: överföringar per månad"), table)
 
 
@@ -249,40 +250,30 @@ def resultat(ctx: Context) -> Section:
     fm["resultat"] = fm["resultat_ack"] = "+tkr"
     table = make_table(total, fm, headers, caption=f"Intäkter, kostnad och resultat per månad {ctx.ytd_text}, {vu.namn} (tkr)",
                        name="Resultat per månad", total_row=True,
-                       note="Leanlinks bokföring på ID-nivå. Resultat = ersättning + förändring av medel + övriga intäkter − kostnad.")
-    n_over = int((r["kostnad"] > r["intakter"]).sum())
-    desc = (f"Stapeldiagram: Leanlinks kostnad per månad {ctx.ytd_text} för {vu.namn}, med intäkterna "
-            f"(ersättning, medel och övriga intäkter) som linje. Kostnaden är högre än intäkterna i {n_over} "
-            f"av {len(r)} månader; resultatet hittills är {nar.belopp(last['resultat_ack'], sign=True)}.")
-    chart = _cost_vs_revenue_chart(r, desc, f"Kostnad och intäkter per månad {ctx.year}")
+                       note="Leanlinks bokföring för uppdragets enheter. Resultat = ersättning + förändring av medel + övriga intäkter − kostnad.")
+    chart = _cumulative_result_chart(ctx, r)
     return Section(Markdown(text), table, chart)
 
 
-def _cost_vs_revenue_chart(r: pd.DataFrame, beskrivning: str, titel: str):
-    """Bars of monthly cost and a line of monthly revenue, in tkr (house style)."""
+def _cumulative_result_chart(ctx: Context, r: pd.DataFrame):
+    """The result accumulated month by month against zero, with both forecast paths to December."""
     from vu_lib.report import charts
 
-    alt = charts.alt
-    rows = []
-    for x in r.itertuples(index=False):
-        lab = fmt.month_name(int(x.manad), short=True)
-        rows.append({"manad": lab, "serie": "Kostnad", "tkr": float(x.kostnad) / 1000, "txt": fmt.tkr(x.kostnad),
-                     "lang": month_label(x.period)})
-        rows.append({"manad": lab, "serie": "Intäkter", "tkr": float(x.intakter) / 1000, "txt": fmt.tkr(x.intakter),
-                     "lang": month_label(x.period)})
-    d = pd.DataFrame(rows)
-    order = [fmt.month_name(int(mm), short=True) for mm in r["manad"]]
-    color = alt.Color("serie:N", scale=alt.Scale(domain=["Kostnad", "Intäkter"],
-                                                 range=[charts.PALETTE["blue"], "#333333"]), legend=alt.Legend(title=None))
-    x = alt.X("manad:N", sort=order, title=None)
-    y = alt.Y("tkr:Q", title="tkr", axis=alt.Axis(format=",.0f"))
-    tip = [alt.Tooltip("lang:N", title="Månad"), alt.Tooltip("serie:N", title="Serie"), alt.Tooltip("txt:N", title="Belopp")]
-    base = alt.Chart(d)
-    bars = base.transform_filter(alt.datum.serie == "Kostnad").mark_bar(width={"band": 0.7}).encode(x=x, y=y, color=color, tooltip=tip)
-    line = base.transform_filter(alt.datum.serie == "Intäkter").mark_line(point=True, strokeDash=[6, 4]).encode(
-        x=x, y=y, color=color, tooltip=tip)
-    return charts.style(alt.layer(bars, line).properties(width=charts.DEFAULT_WIDTH, height=charts.DEFAULT_HEIGHT),
-                        beskrivning=beskrivning, titel=titel)
+    vu = ctx.vu
+    fc = forecast_frame(ctx)
+    f = fc[fc["vu"] == vu.id].iloc[0]
+    prognos = {"Årstakt": f["arstakt_resultat"], "Fjolårsprofil": f["profil_resultat"]}
+    known = {k: v for k, v in prognos.items() if not fmt.is_missing(v)}
+    last = r.iloc[-1]
+    n_neg = int((r["resultat"] < 0).sum())
+    desc = (f"Linjediagram: resultatet hittills i år månad för månad {ctx.ytd_text} för {vu.namn}, mot noll "
+            f"(budget i balans). {n_neg} av {len(r)} månader gav underskott och resultatet hittills är "
+            f"{nar.belopp(last['resultat_ack'], sign=True)}.")
+    if known:
+        ends = " och ".join(f"{k.lower()} {nar.belopp(v, sign=True)}" for k, v in known.items())
+        desc += f" Prognosen till december, rakt fram till helårsresultatet: {ends}."
+    return charts.cumulative_result(r[["period", "resultat_ack"]], beskrivning=desc, ar=ctx.year, prognos=known,
+                                    titel=f"Resultat hittills och prognos {ctx.year}")
 
 
 def prognos(ctx: Context) -> Section:

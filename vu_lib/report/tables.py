@@ -41,6 +41,32 @@ __all__ = ["Table", "TABLE_MIME", "TABLE_MIME_VERSION"]
 TABLE_MIME = "application/vnd.vu.table+json"
 TABLE_MIME_VERSION = 1
 
+#: Long compounds of column headers with a soft hyphen (U+00AD) at the joint: the PDF sets
+#: headers without automatic hyphenation, and a word wider than its column breaks only here.
+SOFT_HYPHENS = {
+    "verksamhetsuppdrag": "verksamhets\u00aduppdrag",
+    "återrapporteringskrav": "återrapporterings\u00adkrav",
+    "fjolårsprofil": "fjolårs\u00adprofil",
+    "effektivitetseffekt": "effektivitets\u00adeffekt",
+    "schablonkostnad": "schablon\u00adkostnad",
+    "förändring": "för\u00adändring",
+    "uppräkning": "upp\u00adräkning",
+}
+
+
+def soft_hyphenate(text: str) -> str:
+    """``text`` with soft hyphens at the joints of the long compounds of :data:`SOFT_HYPHENS`."""
+    def fix(m: re.Match) -> str:
+        w = m.group(0)
+        soft = SOFT_HYPHENS.get(w.lower())
+        if soft is None:
+            return w
+        return (w[0] + soft[1:]) if w[0].isupper() else soft
+    return re.sub(r"\w{10,}", fix, text)
+
+
+#: Money units, most common first when the counts tie.
+_MONEY_UNITS = ("tkr", "mnkr", "kr")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _MD_ESCAPE = re.compile(r"([\\`*_{}\[\]<>()#+!|$@~^])")
 
@@ -92,6 +118,14 @@ class Table:
         The last row is a total (bold, rule above).
     note : str, optional
         A note shown under the table (source, definitions).
+    units_in_cells : bool, default False
+        Write the unit (kr, tkr, mnkr) after every amount. By default the
+        cells hold the bare numbers and the unit is said once: the unit of
+        most amount columns in the caption (``"… (tkr)"``, added unless the
+        caption already names it) and any other unit in its column's header
+        (``"Budgetpris (kr)"``).
+    drop_empty : bool, default True
+        Leave out columns (other than the first) with no value in any row.
     """
 
     def __init__(
@@ -105,11 +139,20 @@ class Table:
         row_header: bool = True,
         total_row: bool = False,
         note: str | None = None,
+        units_in_cells: bool = False,
+        drop_empty: bool = True,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise TypeError("Table kräver en pandas.DataFrame")
         if data.columns.duplicated().any():
             raise ValueError("kolumnnamnen måste vara unika")
+        if drop_empty and len(data) and len(data.columns) > 1:
+            empty = [c for c in data.columns[1:] if all(fmt.is_missing(v) or (isinstance(v, str) and not v.strip())
+                                                        for v in data[c].tolist())]
+            if empty:
+                data = data.drop(columns=empty)
+                formats = {k: v for k, v in (formats or {}).items() if k not in empty}
+                headers = {k: v for k, v in (headers or {}).items() if k not in empty}
         self.data = data
         formats = dict(formats or {})
         unknown = set(formats) - set(data.columns)
@@ -131,11 +174,40 @@ class Table:
             fmt.formatter(spec)  # validate early
             self.formats[col] = spec
         self.headers = {col: str((headers or {}).get(col, col)) for col in data.columns}
+        self.units_in_cells = units_in_cells
+        if not units_in_cells:
+            caption = self._say_units_once(caption)
         self.caption = caption
         self.name = name
         self.row_header = row_header
         self.total_row = total_row
         self.note = note
+
+    # ------------------------------------------------------------------ units
+    def unit_of(self, col: Any) -> str | None:
+        """The money unit of a column (``'kr'``, ``'tkr'``, ``'mnkr'``) or None."""
+        spec = self.formats[col]
+        if not isinstance(spec, str):
+            return None
+        m = re.match(r"^\+?([a-z]+)", spec)
+        return m.group(1) if m and m.group(1) in _MONEY_UNITS else None
+
+    def _say_units_once(self, caption: str | None) -> str | None:
+        """Put the units in the caption and headers (the cells then hold bare numbers)."""
+        units = [u for u in (self.unit_of(c) for c in self.data.columns) if u]
+        if not units:
+            return caption
+        main = max(_MONEY_UNITS, key=lambda u: (units.count(u), -_MONEY_UNITS.index(u)))
+        if caption:
+            if not re.search(rf"(?<![\w]){main}(?![\w])", caption):
+                caption = f"{caption} ({main})"
+        else:
+            main = None
+        for col in self.data.columns:
+            u = self.unit_of(col)
+            if u and u != main and not re.search(rf"(?<![\w]){u}(?![\w])", self.headers[col]):
+                self.headers[col] = f"{self.headers[col]} ({u})"
+        return caption
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -163,9 +235,15 @@ class Table:
             Same shape and columns as :attr:`data`, every cell a str.
         """
         out = {}
+        suffixes = {u: fmt.locale().units["separator"] + fmt.locale().units[u] for u in _MONEY_UNITS}
         for col in self.columns:
             f = fmt.formatter(self.formats[col])
-            out[col] = [f(v) for v in self.data[col].tolist()]
+            vals = [f(v) for v in self.data[col].tolist()]
+            unit = None if self.units_in_cells else self.unit_of(col)
+            if unit:
+                suf = suffixes[unit]
+                vals = [v[: -len(suf)] if v.endswith(suf) else v for v in vals]
+            out[col] = vals
         return pd.DataFrame(out, index=range(len(self.data)), columns=self.columns)
 
     def _spec_name(self, col: Any) -> str:
@@ -238,7 +316,7 @@ class Table:
         """
         cells = self.formatted()
         num = [self.is_numeric(c) for c in self.columns]
-        header = [self._md_cell(self.headers[c]) for c in self.columns]
+        header = [self._md_cell(soft_hyphenate(self.headers[c])) for c in self.columns]
         rows = [[self._md_cell(v) for v in r] for r in cells.values.tolist()]
         if self.total_row and rows:
             rows[-1] = [f"**{v}**" if v else v for v in rows[-1]]
