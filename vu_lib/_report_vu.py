@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import fmt
+from . import _escape, fmt
 from . import narrative as nar
 from ._report_common import (
     Context,
@@ -323,7 +323,7 @@ def medel(ctx: Context, vu_ids: list[str] | None = None) -> Section:
     ids = vu_ids or [ctx.vu_id]
     rep = medel_report(ctx.params, ctx.data, ctx.year, ctx.month)
     rep = rep[rep["vu"].isin(ids)].reset_index(drop=True)
-    passed = [f"{r.id} ({r.vu_namn}, senast {r.aterrapportering_senast})" for r in rep.itertuples(index=False)
+    passed = [f"{_escape.markdown(r.id)} ({_escape.markdown(r.vu_namn)}, senast {r.aterrapportering_senast})" for r in rep.itertuples(index=False)
               if r.aterrapportering_passerad]
     text = nar.medel(ctx.ytd_text, len(rep), float(rep["belopp_ack"].sum()) if len(rep) else 0.0, passed)
     if rep.empty:

@@ -278,6 +278,17 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
+    from ._escape import xlsx as _xlsx_value
+
+    def text_cell(ws, value):
+        """A cell that shows ``value`` as it is: data text never becomes a formula."""
+        value, as_text = _xlsx_value(value)
+        cell = WriteOnlyCell(ws, value=value)
+        if as_text:
+            cell.data_type = "s"
+            cell.quotePrefix = True
+        return cell
+
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     toc = wb.create_sheet("Innehåll")
@@ -285,14 +296,14 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
     toc.column_dimensions["B"].width = 80
     used = {"innehåll"}
     meta = meta or {}
-    c = WriteOnlyCell(toc, value=meta.get("title") or "Tabeller")
+    c = text_cell(toc, meta.get("title") or "Tabeller")
     c.font = Font(bold=True, size=13)
     toc.append([c])
     for label, key in (("Period", "period_label"), ("Modellversion", "modellversion"), ("Data", "data_source"),
                        ("Datafingeravtryck", "data_fingerprint"), ("Parametrar", "params_fingerprint"),
                        ("Kodversion", "code_version"), ("Skapad", "generated")):
         if meta.get(key):
-            toc.append([label, str(meta[key])])
+            toc.append([label, text_cell(toc, str(meta[key]))])
     toc.append([])
     h1, h2 = WriteOnlyCell(toc, value="Blad"), WriteOnlyCell(toc, value="Tabell")
     h1.font = h2.font = bold
@@ -301,7 +312,7 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
     for t in tables:
         title = _sheet_title(t.get("sheet_name") or t.get("name") or t.get("caption"), used)
         sheets.append((title, t))
-        toc.append([title, str(t.get("caption") or t.get("name") or "")])
+        toc.append([text_cell(toc, title), text_cell(toc, str(t.get("caption") or t.get("name") or ""))])
     for title, t in sheets:
         ws = wb.create_sheet(title)
         cols = _columns_of(t)
@@ -322,7 +333,7 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
         ws.freeze_panes = "A2"
         header = []
         for col in cols:
-            hc = WriteOnlyCell(ws, value=col["header"])
+            hc = text_cell(ws, col["header"])
             hc.font = bold
             hc.alignment = Alignment(wrap_text=True, vertical="top")
             header.append(hc)
@@ -336,7 +347,7 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
                 if isinstance(v, (dict, list)):
                     v = json.dumps(v, ensure_ascii=False)
                 masked = _masked_count(col["spec"], v)
-                cell = WriteOnlyCell(ws, value=masked if masked is not None else v)
+                cell = text_cell(ws, masked if masked is not None else v)
                 nf = None if masked is not None else excel_number_format(col["spec"], v)
                 if nf:
                     cell.number_format = nf
@@ -348,7 +359,7 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
             ws.append(line)
         if t.get("note"):
             ws.append([])
-            ws.append([str(t["note"])])
+            ws.append([text_cell(ws, str(t["note"]))])
     atomic_write(path, wb.save)
     return len(tables)
 

@@ -27,14 +27,13 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 import re
 from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from . import _mimebundle, fmt
+from . import _escape, _mimebundle, fmt
 
 __all__ = ["Table", "TABLE_MIME", "TABLE_MIME_VERSION"]
 
@@ -42,7 +41,6 @@ TABLE_MIME = "application/vnd.vu.table+json"
 TABLE_MIME_VERSION = 1
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
-_MD_ESCAPE = re.compile(r"([\\`*_{}\[\]<>()#+!|$@~^])")
 
 
 def _json_value(v: Any) -> Any:
@@ -183,7 +181,7 @@ class Table:
             cells, right-aligned numeric cells (inline style, so it also
             looks right in JupyterLab) and a ``<tfoot>`` total row.
         """
-        esc = html.escape
+        esc = _escape.html  # every cell, header, caption and note is data
         cells = self.formatted()
         num = [self.is_numeric(c) for c in self.columns]
         right = ' class="vu-num" style="text-align:right"'
@@ -223,8 +221,7 @@ class Table:
 
     @staticmethod
     def _md_cell(s: str) -> str:
-        s = s.replace("\r", " ").replace("\n", " ")
-        return _MD_ESCAPE.sub(r"\\\1", s)
+        return _escape.markdown_cell(s)
 
     def to_markdown(self) -> str:
         """A pandoc/GFM pipe table of the formatted strings.
