@@ -35,9 +35,9 @@ _LINE_BREAKS = re.compile("\r\n|[\t\n\r\u2028\u2029\x0b\x0c\x85]")
 
 # ASCII punctuation that starts or ends markup in CommonMark, GFM, mistune or pandoc's
 # Markdown (emphasis, code, links, raw HTML/attributes, entities, math, citations,
-# super/subscript, tables, smart quotes, headings, list markers). Escaping any ASCII
+# super/subscript, tables, smart quotes, headings, list markers, bare-URL autolinks). Escaping any ASCII
 # punctuation with a backslash is valid in all of them and shows the character itself.
-_MD_ALWAYS = re.compile(r"""([\\`*_{}\[\]<>()#+!|$@~^&"'])""")
+_MD_ALWAYS = re.compile(r"""([\\`*_{}\[\]<>()#+!|$@~^&"':])""")
 # '-' and '.' only where they could mean something: '--'/'...' (smart dashes and
 # ellipsis), a list marker at the start ('- x', '1. x'); so 'MED-2026-03' stays readable.
 _MD_DASHES = re.compile(r"(?<=-)-|-(?=-)|^-|(?<=\.)\.|\.(?=\.)|^(\d+)\.")

@@ -93,6 +93,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FONT_DIR = TEMPLATES_DIR / "fonts"
 HTML_TEMPLATE = "vu_html"
 TYPST_TEMPLATE = TEMPLATES_DIR / "vu.typ"
+TYPST_TEXT_FILTER = TEMPLATES_DIR / "typst_text.lua"
 
 VEGALITE_MIME = _charts.VEGALITE_MIME
 
@@ -706,7 +707,9 @@ class Renderer:
             # separator dashes, and amounts (no-break spaces) then overflow into the next
             # column. With a huge --columns pandoc leaves the widths to typst ("auto"),
             # which sizes each column by its content and wraps only the text columns.
-            extra_args=["--wrap=preserve", "--columns=100000"],
+            # typst_text.lua: every text prints as itself (typst shorthands such as "...",
+            # "-?" and straight quotes would otherwise change data text).
+            extra_args=["--wrap=preserve", "--columns=100000", f"--lua-filter={TYPST_TEXT_FILTER}"],
         )
         body = raw.restore(body)
         (workdir / "vu.typ").write_text(self._typ_template, encoding="utf-8")
