@@ -25,7 +25,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from vu_lib import _escape
+from vu_lib.report import escape as _escape
 
 VU = Path(sys.executable).parent / "vu"
 
