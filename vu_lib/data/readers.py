@@ -41,6 +41,7 @@ import pandas as pd
 
 from vu_lib.data.contract import KINDS, MEASURES, Column, FileKind
 from vu_lib.core.exceptions import InputError, Problem
+from vu_lib.core.text import CONTROL_CHARS, control_message, non_ascii_digit_message
 from vu_lib.core.params import Params, load_params
 
 #: At most this many problems are listed per file; the rest are counted.
@@ -59,14 +60,14 @@ _MOJIBAKE = re.compile(
 _MOJIBAKE_LEADS = ("Ã", "Â", "\ufffd")  # cheap pre-check: str.__contains__ is fast, the regex scan is not
 _SPACES = (" ", "\u00a0", "\u202f")
 _NUMBER_RE = r"[-\u2212]?(?:\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:,(\d+))?"
-_NUMBER = re.compile(_NUMBER_RE)
+_NUMBER = re.compile(_NUMBER_RE, re.A)  # re.A: \d is 0-9 only (not full-width digits)
 # Lines of a newline-joined column that are NOT valid numbers (any decimals / at most two).
-_INVALID_NUMBER_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d+"), re.M)
-_INVALID_KR_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d{1,2}"), re.M)
-_DOT_DECIMAL = re.compile(r"[-\u2212]?\d+\.\d+")
-_DOT_THOUSANDS = re.compile(r"[-\u2212]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")
-_PERIOD = re.compile(r"(\d{4})-?(\d{2})")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INVALID_NUMBER_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d+"), re.M | re.A)
+_INVALID_KR_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d{1,2}"), re.M | re.A)
+_DOT_DECIMAL = re.compile(r"[-\u2212]?\d+\.\d+", re.A)
+_DOT_THOUSANDS = re.compile(r"[-\u2212]?\d{1,3}(?:\.\d{3})+(?:,\d+)?", re.A)
+_PERIOD = re.compile(r"(\d{4})-?(\d{2})", re.A)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.A)
 
 #: Format of coded columns: (kind, column) -> (allowed numbers of digits, how to say it).
 #: Unit codes accept 5 digits at this stage so that the registry check can say
@@ -153,7 +154,7 @@ class _Problems:
         items = items[:MAX_LISTED]
         if rest:
             items.append(Problem(self.file, None, None,
-                                 f"ytterligare {_fmt_int(rest)} fel (bara de första {MAX_LISTED} visas)"))
+                                 f"ytterligare {_fmt_int(rest)} fel (bara de första {MAX_LISTED} visas)", rest))
         return items
 
 
@@ -193,6 +194,10 @@ def _decode(data: bytes, probs: _Problems) -> tuple[str, str] | None:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    mixed = _mixed_encoding(data)
+    if mixed:
+        probs.add(None, None, mixed)
+        return None
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -206,6 +211,48 @@ def _decode(data: bytes, probs: _Problems) -> tuple[str, str] | None:
                              "Windows-1252; exportera som UTF-8 eller Windows-1252")
     probs.hidden += max(0, len(bad) - MAX_LISTED)
     return None
+
+
+_NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
+
+
+def _mixed_encoding(data: bytes, examples: int = 5) -> str | None:
+    """A message when some lines are UTF-8 and others Windows-1252 (the file is not UTF-8).
+
+    Each run of non-ASCII bytes is either valid UTF-8 (``Ã¥`` read as Windows-1252)
+    or not; a file with both kinds was put together from two exports. Naming rows of
+    both kinds points at the cause instead of calling the UTF-8 rows garbled.
+    """
+    utf8_rows: list[int] = []
+    cp_rows: list[int] = []
+    n_utf8 = n_cp = 0
+    row, last = 1, 0
+    for m in _NON_ASCII_RUN.finditer(data):
+        row += data.count(b"\n", last, m.start())
+        last = m.start()
+        try:
+            m.group().decode("utf-8")
+            kind_rows, is_utf8 = utf8_rows, True
+        except UnicodeDecodeError:
+            kind_rows, is_utf8 = cp_rows, False
+        if kind_rows and kind_rows[-1] == row:
+            continue
+        if is_utf8:
+            n_utf8 += 1
+        else:
+            n_cp += 1
+        if len(kind_rows) < examples:
+            kind_rows.append(row)
+    if not utf8_rows or not cp_rows:
+        return None
+
+    def rows_text(rows: list[int], n: int) -> str:
+        text = ", ".join(map(str, rows))
+        return text + (f" (och {_fmt_int(n - len(rows))} rader till)" if n > len(rows) else "")
+
+    return (f"filen blandar teckenkodningar: rad {rows_text(utf8_rows, n_utf8)} är UTF-8 men rad "
+            f"{rows_text(cp_rows, n_cp)} är Windows-1252 (filen är troligen ihopsatt av två exporter); "
+            "exportera om hela filen i en och samma kodning, UTF-8 eller Windows-1252")
 
 
 def _separator_problem(header_line: str) -> str | None:
@@ -230,6 +277,10 @@ def _line_bounds(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
+    if b"\n" not in data and b"\r" in data:
+        # Line ends with CR only (classic Mac OS): each CR ends a line, so the row
+        # numbers stay those the user sees.
+        data = data.replace(b"\r", b"\n")
     decoded = _decode(data, probs)
     if decoded is None:
         return None
@@ -301,21 +352,101 @@ def _read_csv_plain(body: bytes, encoding: str, probs: _Problems) -> _Raw | None
     return _Raw(header, frame, linenos[1:], encoding)
 
 
+def _nth_line(text: str, n: int) -> str:
+    """Line ``n`` (1-based) of ``text``, without its line end."""
+    pos = 0
+    for _ in range(n - 1):
+        pos = text.find("\n", pos) + 1
+        if pos == 0:
+            return ""
+    end = text.find("\n", pos)
+    return text[pos:end if end >= 0 else len(text)].rstrip("\r")
+
+
+def _quote_scan(line: str) -> tuple[int | None, int | None]:
+    """(field of a quote still open at the end of the line, field with text after its closing quote)."""
+    field, in_q, open_field, after = 0, False, None, None
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if in_q:
+            if ch == '"':
+                if i + 1 < n and line[i + 1] == '"':  # "" is a quote inside the value
+                    i += 2
+                    continue
+                in_q = False
+                if i + 1 < n and line[i + 1] != ";" and after is None:
+                    after = field
+        elif ch == ";":
+            field += 1
+        elif ch == '"':
+            in_q, open_field = True, field
+        i += 1
+    return (open_field if in_q else None), after
+
+
+def _header_name(header: list[str] | None, j: int | None) -> str | None:
+    if header is None or j is None or j >= len(header):
+        return None
+    return header[j].strip().strip("\ufeff").lower() or None
+
+
+def _runaway_message(start: int, end: int) -> str:
+    return (f"citattecknet som inleder värdet på rad {start} avslutas först på rad {end}, så raderna "
+            f"{start}\u2013{end} har lästs som ett enda värde; ett värde som börjar med \" måste sluta med \" "
+            "(skriv \"\" för ett citattecken i texten)")
+
+
 def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
-    """Slow path for files with quoted fields (may contain ';' or line breaks)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
+    """Slow path for files with quoted fields (may contain ';' or line breaks).
+
+    A quote that is never closed, or closed only lines later after swallowing whole
+    rows, is refused at the row where it opens (never read as one long value:
+    that would lose rows silently).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", strict=True)
     rows: list[list[str]] = []
     nums: list[int] = []
     prev = 0
+    header: list[str] | None = None
+    n_quote_problems = 0
     try:
         for rec in reader:
             start = prev + 1
             prev = reader.line_num
+            if prev > start:  # a quoted value holds a line break: real, or a quote left open?
+                rec = [c.replace("\r\n", "\n") for c in rec]
+                multi = [j for j, c in enumerate(rec) if "\n" in c or "\r" in c]
+                swallowed = any(";" in c.split("\n", 1)[-1] for c in (rec[j] for j in multi))
+                width = len(header) if header is not None else len(rec)
+                if swallowed or len(rec) != width:
+                    j = multi[0] if multi else None
+                    if n_quote_problems < MAX_LISTED:
+                        probs.add(start, _header_name(header, j), _runaway_message(start, prev))
+                    else:
+                        probs.hidden += 1
+                    n_quote_problems += 1
+                    continue
             if rec and any(c.strip() for c in rec) or (rec and not rows):
                 rows.append(rec)
                 nums.append(start)
+                if header is None:
+                    header = rec
     except csv.Error as e:
-        probs.add(reader.line_num, None, f"raden kan inte tolkas som CSV ({e})")
+        start = prev + 1
+        if "unexpected end of data" in str(e) or "EOF" in str(e):
+            open_field, _ = _quote_scan(_nth_line(text, start))
+            probs.add(start, _header_name(header, open_field),
+                      f"citattecknet som inleder värdet på rad {start} avslutas aldrig (filen tar slut "
+                      "inom citattecknen); ett värde som börjar med \" måste sluta med \"")
+        else:
+            row = reader.line_num
+            _, after = _quote_scan(_nth_line(text, row))
+            probs.add(row, _header_name(header, after),
+                      "text efter det avslutande citattecknet i värdet; omge hela värdet med citattecken "
+                      "och skriv \"\" för ett citattecken i texten")
+        return None
+    if n_quote_problems:
         return None
     if not rows:
         probs.add(None, None, "filen är tom")
@@ -444,7 +575,7 @@ def _xlsx_text(v, col: Column | None) -> str:
     if v is None:
         return ""
     if isinstance(v, str):
-        return v
+        return v.replace("\r\n", "\n") if "\r" in v else v
     if isinstance(v, bool):
         return "SANT" if v else "FALSKT"
     if isinstance(v, dt.datetime) and col is not None:
@@ -564,6 +695,8 @@ def _period_fn(first_year: int, today: dt.date, required: bool):
         if not s:
             return "", "värde saknas" if required else None
         m = _PERIOD.fullmatch(s)
+        if not m and non_ascii_digit_message(s):
+            return s, non_ascii_digit_message(s)
         if not m or not 1 <= int(m.group(2)) <= 12:
             return s, f'ogiltig period "{s}"; skriv ÅÅÅÅ-MM (t.ex. 2026-08) eller ÅÅÅÅMM (202608)'
         p = f"{m.group(1)}-{m.group(2)}"
@@ -599,10 +732,29 @@ def _code_fn(col: Column, digits: tuple[int, ...], shown: str):
         if not s:
             return "", "värde saknas" if col.required else None
         if not (s.isdigit() and s.isascii() and len(s) in digits):
-            return s, f'ogiltig kod "{s}"; ska vara {shown}'
+            return s, non_ascii_digit_message(s) or f'ogiltig kod "{s}"; ska vara {shown}'
         return s, None
 
     return fn
+
+
+#: The largest magnitude (exclusive) of a number in the store. Amounts in kronor are
+#: DECIMAL(18,2) in the store and float in the Dataset: below 10^13 kr a float holds
+#: every öre exactly, so the stored value is the exported one. Other numbers (hours,
+#: places, årsarbetare) are DOUBLE; 10^12 is far above any real volume and keeps
+#: sums of them finite.
+MAX_ABS_KR = 1e13
+MAX_ABS_OTHER = 1e12
+
+
+def max_abs(col: Column) -> float:
+    """The exclusive magnitude limit of a decimal column (see :data:`MAX_ABS_KR`)."""
+    return MAX_ABS_KR if col.unit == "kr" else MAX_ABS_OTHER
+
+
+def _fmt_limit(limit: float, col: Column) -> str:
+    text = f"{int(limit):,}".replace(",", " ")
+    return f"{text} kr" if col.unit == "kr" else text
 
 
 def _decimal_fn(col: Column):
@@ -614,6 +766,8 @@ def _decimal_fn(col: Column):
             return np.nan, "värde saknas" if col.required else None
         m = _NUMBER.fullmatch(s)
         if m is None:
+            if non_ascii_digit_message(s):
+                return np.nan, non_ascii_digit_message(s)
             if _DOT_DECIMAL.fullmatch(s):
                 return np.nan, f'decimalpunkt i "{s}"; använd decimalkomma: {s.replace(".", ",")}'
             if _DOT_THOUSANDS.fullmatch(s):
@@ -627,6 +781,11 @@ def _decimal_fn(col: Column):
             if sp in t:
                 t = t.replace(sp, "")
         v = float(t.replace("\u2212", "-").replace(",", "."))
+        limit = max_abs(col)
+        if not abs(v) < limit:  # also catches inf from hundreds of digits
+            shown = s if len(s) <= 40 else s[:20] + "\u2026" + s[-10:] + f" ({len(s)} tecken)"
+            return np.nan, (f'"{shown}" är för stort: {col.name} ska vara mindre än {_fmt_limit(limit, col)}; '
+                            "för många siffror, eller värdet i fel kolumn?")
         if col.min_value is not None and v < col.min_value:
             if col.min_value == 0:
                 return v, f"negativt värde ({s}) är inte tillåtet i {col.name}"
@@ -664,6 +823,8 @@ def _decimal_column(values: np.ndarray, col: Column, rownums: np.ndarray, probs:
         bad[i] = msg is not None
     if col.min_value is not None:
         bad |= numbers < col.min_value
+    with np.errstate(invalid="ignore"):
+        bad |= ~(np.abs(numbers) < max_abs(col)) & ~np.isnan(numbers)  # too large or infinite
     idx = np.flatnonzero(bad)
     if len(idx):
         probs.add_rows(rownums, idx, col.name, lambda i: fn(values[i])[1] or "ogiltigt tal")
@@ -678,6 +839,8 @@ def _date_fn(col: Column):
             return "", "värde saknas" if col.required else None
         try:
             if not _DATE.fullmatch(s):
+                if non_ascii_digit_message(s):
+                    return s, non_ascii_digit_message(s)
                 raise ValueError
             dt.date.fromisoformat(s)
         except ValueError:
@@ -943,7 +1106,14 @@ def _validate(raw: _Raw, names: list[str], kind: FileKind, params: Params, today
             values = np.array([_xlsx_text(r[j], col) for r in xlsx_cells], dtype=object)
         else:
             values = raw.body[j].to_numpy(dtype=object)
+        controls = _control_rows(values)
+        if len(controls):
+            probs.add_rows(raw.rownums, controls, col.name, lambda i: control_message(values[i]))
+            values = values.copy()
+            values[controls] = ""  # checked no further; the row is refused already
         cols[col.name] = _check_column(kind, col, values, raw.rownums, params, today, probs)
+        if len(controls):
+            cols[col.name].bad[controls] = True
     if xlsx_cells is not None:
         _check_xlsx_mojibake(xlsx_cells, names, raw.rownums, probs)
     reg = _Registry.of(params)
@@ -960,6 +1130,20 @@ def _validate(raw: _Raw, names: list[str], kind: FileKind, params: Params, today
         return pd.DataFrame()
     return pd.DataFrame({c.name: pd.Series(cols[c.name].values, dtype=object if c.type != "decimal" else np.float64,
                                            copy=False) for c in kind.columns})
+
+
+def _control_rows(values: np.ndarray) -> np.ndarray:
+    """Positions of the values holding a control character (:data:`vu_lib.core.text.CONTROL_CHARS`).
+
+    One regex pass over the joined column finds whether there is any (fast path);
+    only then is each value looked at.
+    """
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    joined = "\n".join(values.tolist())
+    if CONTROL_CHARS.search(joined) is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero([CONTROL_CHARS.search(v) is not None for v in values.tolist()])
 
 
 def _check_xlsx_mojibake(cells: list[tuple], names: list[str], rownums, probs: _Problems) -> None:

@@ -25,12 +25,14 @@ import html as _html
 import re
 from typing import Any
 
+from vu_lib.core import text as _text
+
 __all__ = ["plain", "html", "markdown", "markdown_cell", "xlsx", "typst_string", "CONTROL_CHARS"]
 
-#: Control characters that are never part of a text value: C0 (except tab, LF, CR,
-#: which :func:`plain` turns into spaces), DEL, C1, and the Unicode line/paragraph
-#: separators. The readers refuse them in export files (see vu_lib.readers).
-CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+#: The control characters no text value may hold (one definition, see vu_lib.core.text):
+#: the readers refuse them; :func:`plain` turns line breaks and tabs into spaces and
+#: drops the rest, for text that did not come through the readers.
+CONTROL_CHARS = _text.CONTROL_CHARS
 _LINE_BREAKS = re.compile("\r\n|[\t\n\r\u2028\u2029\x0b\x0c\x85]")
 
 # ASCII punctuation that starts or ends markup in CommonMark, GFM, mistune or pandoc's
