@@ -194,14 +194,16 @@ def _decode(data: bytes, probs: _Problems) -> tuple[str, str] | None:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    mixed = _mixed_encoding(data)
-    if mixed:
-        probs.add(None, None, mixed)
-        return None
     try:
-        return data.decode("cp1252"), "cp1252"
+        text = data.decode("cp1252")
     except UnicodeDecodeError:
         pass
+    else:
+        mixed = _mixed_encoding(data)
+        if mixed:
+            probs.add(None, None, mixed)
+            return None
+        return text, "cp1252"
     bad = list(_CP1252_UNDEFINED.finditer(data))
     row, last = 1, 0
     for m in bad[:MAX_LISTED]:
