@@ -302,6 +302,8 @@ def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
         probs.add(1, None, sep_msg)
         return None
     body = data[len(_BOM):] if encoding == "utf-8-sig" else data
+    if "\r" in text and _lone_cr(text, probs):
+        return None
     if '"' in text:
         raw = _read_csv_quoted(text, probs)
     else:
@@ -310,6 +312,34 @@ def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
         raw.encoding = encoding
         _check_mojibake(text, raw, probs)
     return raw
+
+
+_LONE_CR = re.compile("\r(?!\n)")
+
+
+def _lone_cr(text: str, probs: _Problems) -> bool:
+    """Refuse carriage returns that do not end a line (CR inside a line of an LF or CRLF file).
+
+    Both CSV parsers would take such a CR as a line end and shift the row numbers;
+    it is a control character in a value (see vu_lib.core.text), named at its row
+    and column like any other.
+    """
+    found = 0
+    header = None
+    row, last = 1, 0
+    for m in _LONE_CR.finditer(text):
+        row += text.count("\n", last, m.start())
+        last = m.start()
+        if header is None:
+            header = [h.strip().strip("\ufeff").lower() for h in text.split("\n", 1)[0].rstrip("\r").split(";")]
+        found += 1
+        if found > MAX_LISTED:
+            probs.hidden += 1
+            continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        j = text.count(";", line_start, m.start())
+        probs.add(row, header[j] if j < len(header) and header[j] else None, control_message("\r"))
+    return found > 0
 
 
 def _field_count_message(n: int, expected: int) -> str:
