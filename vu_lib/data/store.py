@@ -210,8 +210,10 @@ def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
         rows = con.execute("SELECT varde FROM meta WHERE nyckel = 'schemaversion'").fetchall()
         row = rows[0] if rows else None
-    except duckdb.Error:
+    except duckdb.CatalogException:
         row = None
+    except duckdb.Error as e:  # the file opens but its blocks cannot be read: damaged, not foreign
+        raise VuError(damaged_message(path, str(e))) from None
     if row is None:
         raise VuError(f"{path} är inte ett vu-lager (tabellen meta saknas)")
     if row[0] != SCHEMA_VERSION:
