@@ -257,3 +257,37 @@ def test_xlsx_value(s, as_text):
 def test_html_escape_and_typst_string():
     assert _escape.html('<a href="x">&\'</a>') == "&lt;a href=&quot;x&quot;&gt;&amp;&#x27;&lt;/a&gt;"
     assert _escape.typst_string('a "b" \\ c\nd') == '"a \\"b\\" \\\\ c d"'
+
+
+# --------------------------------------------------------------------------- no private paths
+def _published_texts(folder: Path):
+    """(file, text) of everything published, PDFs as their text and metadata, workbooks as their XML."""
+    import zipfile
+
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if f.suffix == ".pdf":
+            pypdf = pytest.importorskip("pypdf")
+            reader = pypdf.PdfReader(str(f))
+            yield f, " ".join(p.extract_text() for p in reader.pages) + str(reader.metadata or {})
+        elif f.suffix == ".xlsx":
+            with zipfile.ZipFile(f) as z:
+                yield f, " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+        else:
+            yield f, f.read_bytes().decode("utf-8", "replace")
+
+
+def test_published_period_holds_no_absolute_path(published):
+    """The store and the output lie outside the project (a temporary directory): none of their
+    absolute paths, the project's own path or the home directory may appear in what is published."""
+    store, folder = published
+    root = folder.parent.parent  # the test's temporary directory, which holds store and reports
+    private = [str(root), str(Path.home()) + "/", str(Path(__file__).resolve().parents[1])]
+    found = []
+    for f, text in _published_texts(folder):
+        for p in private:
+            if p in text:
+                i = text.index(p)
+                found.append(f"{f.relative_to(folder)}: …{text[max(0, i - 40):i + 60]}…")
+    assert not found, "\n".join(found)
+    log = (folder / "korlogg.json").read_text(encoding="utf-8")
+    assert '"lager": "vu.duckdb"' in log

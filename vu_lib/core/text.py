@@ -43,3 +43,22 @@ def non_ascii_digit_message(value: str) -> str | None:
         return None
     return (f'"{value}" innehåller siffran "{m.group()}" ({char_name(m.group())}), inte en vanlig siffra 0–9 '
             "(helbreddssiffror från t.ex. en japansk eller kinesisk inmatning?); skriv om värdet med 0–9")
+
+
+def public_path(path, root=None) -> str:
+    """How a path may appear in anything published: relative to the project, else the file name.
+
+    Reports, run logs and executed notebooks go to other people; an absolute path
+    shows the user's home directory and machine layout. ``root`` defaults to the
+    project root (:data:`vu_lib.core.params.PROJECT_ROOT`).
+    """
+    import os
+    from pathlib import Path
+
+    if root is None:
+        from vu_lib.core.params import PROJECT_ROOT as root
+    p = Path(path)
+    try:
+        return Path(os.path.abspath(p)).relative_to(Path(os.path.abspath(root))).as_posix()
+    except ValueError:
+        return p.name

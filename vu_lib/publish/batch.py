@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterable
 
 from vu_lib.publish.cache import BatchState, Inputs, assign_keys, collect_inputs, data_last_period
 from vu_lib.core.exceptions import BatchUsageError, InputError, ParamsError, VuError
+from vu_lib.core.text import public_path
 from vu_lib.publish.execute import WorkerPool, format_execution_error, lighten_imports
 from vu_lib.publish.outputs import (FAILED_STATUSES, STATUS_CACHED, STATUS_FAILED, STATUS_OK, STATUS_RENDER_FAILED,
                       atomic_write_text, clean_stale, dump_json, now, publish_notebook, render_index,
@@ -251,7 +252,7 @@ class Batch:
             "parametrar": dict(self.info.get("options", {}), format=self.formats, processer=self.n_jobs),
             "renderare": self.renderer_kind,
             "indata": {"data_fingeravtryck": inp.data_fingerprint, "data_nyckel": inp.data_key,
-                       "datakalla": inp.data_source, "lager": str(inp.store),
+                       "datakalla": inp.data_source, "lager": public_path(inp.store),
                        "params_fingeravtryck": inp.params_fingerprint, "kodversion": inp.code_version,
                        "kallkod_hash": inp.source_hash},
             "modellversion": self.info.get("modellversion", ""),
@@ -380,7 +381,10 @@ class Batch:
         nb = None
         if running.is_file():
             try:
-                nb = publish_notebook(running, nb_final)
+                nb = publish_notebook(running, nb_final, public={
+                    "store": (str(self.inputs.store), public_path(self.inputs.store)),
+                    "input_path": public_path(self.notebooks.path(job.notebook)),
+                    "output_path": nb_final.relative_to(self.directory).as_posix()})
             except Exception as e:  # noqa: BLE001
                 r["error"] = (r["error"] + "\n" if r["error"] else "") + f"Notebooken kunde inte sparas: {e}"
         if not res.get("ok") or nb is None:
@@ -485,13 +489,30 @@ def summary_text(result: BatchResult, out_display: Path | None = None) -> str:
 
 
 # =========================================================================== CLI
+def _public_arg(a: str) -> str:
+    """A command-line argument as it may be published: paths relative to the project, else the file name."""
+    if a.startswith("--") and "=" in a:
+        k, v = a.split("=", 1)
+        return f"{k}={_public_arg(v)}"
+    if os.sep in a or a.startswith("~") or (os.altsep and os.altsep in a):
+        return public_path(os.path.expanduser(a))
+    return a
+
+
 def _command_line() -> str:
-    return " ".join(["vu", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("vu") else " ".join(sys.argv)
+    """The command as given, for the run log; paths in their public form (see :func:`public_path`)."""
+    args = [_public_arg(a) for a in sys.argv[1:]]
+    return " ".join(["vu", *args]) if sys.argv and sys.argv[0].endswith("vu") else " ".join(
+        [public_path(sys.argv[0]) if sys.argv else "", *args])
 
 
 def _options(args) -> dict:
     keys = ("period", "vu", "namnd", "year", "to", "jobs", "renderer", "store", "out", "force", "parameter")
-    return {k: getattr(args, k) for k in keys if hasattr(args, k)}
+    opts = {k: getattr(args, k) for k in keys if hasattr(args, k)}
+    for k in ("store", "out"):
+        if opts.get(k):
+            opts[k] = public_path(opts[k])
+    return opts
 
 
 def _store_arg(args) -> Path:

@@ -135,7 +135,35 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 # =========================================================================== notebooks
-def publish_notebook(running: Path, final: Path):
+def public_notebook(nb, public: dict) -> None:
+    """Replace private paths in an executed notebook by their public forms (in place).
+
+    ``public``: ``store`` = (the path the kernel was given, its public form),
+    ``input_path`` and ``output_path`` for papermill's metadata. The injected
+    parameters cell and ``metadata.papermill.parameters`` show the store's public
+    form; papermill's input and output paths become project-relative.
+    """
+    pm = nb.get("metadata", {}).get("papermill")
+    store = public.get("store")
+    if pm is not None:
+        for key in ("input_path", "output_path"):
+            if key in public and key in pm:
+                pm[key] = public[key]
+        if store and isinstance(pm.get("parameters"), dict) and pm["parameters"].get("store") == store[0]:
+            pm["parameters"]["store"] = store[1]
+        pm["environment_variables"] = {}
+    if store and store[0] != store[1]:
+        import json as _json
+
+        old, new = _json.dumps(store[0]), _json.dumps(store[1])
+        for cell in nb.get("cells", []):
+            if "injected-parameters" in (cell.get("metadata", {}).get("tags") or []):
+                src = cell.get("source", "")
+                src = "".join(src) if isinstance(src, list) else src
+                cell["source"] = src.replace(f"store = {old}", f"store = {new}")
+
+
+def publish_notebook(running: Path, final: Path, public: dict | None = None):
     """Sign the executed notebook at ``running`` and write it to ``final`` atomically.
 
     The signature (in the user's Jupyter data directory) makes JupyterLab
@@ -151,6 +179,8 @@ def publish_notebook(running: Path, final: Path):
 
     try:
         nb = nbformat.read(running, as_version=4)
+        if public:
+            public_notebook(nb, public)
         NotebookNotary().sign(nb)
         atomic_write_text(final, nbformat.writes(nb))
         return nb
