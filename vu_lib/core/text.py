@@ -57,8 +57,25 @@ def public_path(path, root=None) -> str:
 
     if root is None:
         from vu_lib.core.params import PROJECT_ROOT as root
-    p = Path(path)
+    p = Path(snapshot_original(path))
     try:
         return Path(os.path.abspath(p)).relative_to(Path(os.path.abspath(root))).as_posix()
     except ValueError:
         return p.name
+
+
+#: Set by a report batch for its processes: ``<snapshot path><os.pathsep><store path>``
+#: (see :func:`vu_lib.data.store.snapshot`), so the snapshot is shown as the store.
+SNAPSHOT_ENV = "VU_LAGER_OGONBLICK"
+
+
+def snapshot_original(path):
+    """The store a batch's snapshot stands for (``path`` itself when it is not the snapshot)."""
+    import os
+
+    pair = os.environ.get(SNAPSHOT_ENV, "")
+    if pair and os.pathsep in pair:
+        snap, original = pair.split(os.pathsep, 1)
+        if os.path.abspath(str(path)) == os.path.abspath(snap):
+            return original
+    return path

@@ -565,6 +565,82 @@ def _write_store(store_path: Path, exists: bool, todo: list[ParsedFile], state: 
     return written
 
 
+# --------------------------------------------------------------------------- snapshot for a batch
+_SNAPSHOT_DIR_RE = re.compile(r"^\.vu-ogonblick-(\d+)$")
+
+
+def remove_stale_snapshots(directory: Path) -> list[Path]:
+    """Remove snapshot folders (``.vu-ogonblick-<pid>``) of batches that no longer run."""
+    import shutil
+
+    removed = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except OSError:
+        return removed
+    for d in entries:
+        m = _SNAPSHOT_DIR_RE.match(d.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+@contextlib.contextmanager
+def snapshot(store_path: str | Path) -> Iterator[Path]:
+    """One consistent version of the store for a whole report batch.
+
+    A hard link to the store file in ``.vu-ogonblick-<pid>/`` beside it. An ingest
+    never writes into the store file: it writes a new file and renames it into
+    place (:func:`_write_store`), so the linked file keeps the version the batch
+    started with while the store moves on, at no cost (no copy). Every process of
+    the batch reads the link; the fingerprint is the one of that version, and the
+    reports show the store's own name (:data:`vu_lib.core.text.SNAPSHOT_ENV`).
+    The folder is removed when the batch ends, and by the next run after a kill.
+
+    When no link can be made (a read-only folder: then nothing can replace the
+    store either; or another file system) the store itself is used.
+    """
+    import shutil
+
+    from vu_lib.core.text import SNAPSHOT_ENV
+
+    store_path = Path(store_path)
+    remove_stale_snapshots(store_path.parent)
+    remove_stale_temporaries(store_path)
+    if not store_path.is_file():
+        yield store_path
+        return
+    d = store_path.parent / f".vu-ogonblick-{os.getpid()}"
+    link = d / store_path.name
+    try:
+        d.mkdir(exist_ok=True)
+        link.unlink(missing_ok=True)
+        os.link(store_path, link)
+        wal = store_path.with_name(store_path.name + ".wal")
+        if wal.exists():  # a store written by an older vu may have one
+            os.link(wal, link.with_name(link.name + ".wal"))
+    except OSError:
+        shutil.rmtree(d, ignore_errors=True)
+        yield store_path
+        return
+    key = _stat_key(link)
+    fp = _known(store_path, key)  # same inode, size and time: the store's note holds for the link
+    if fp is not None:
+        _fingerprints[str(link.resolve())] = (key, fp)
+    previous = os.environ.get(SNAPSHOT_ENV)
+    os.environ[SNAPSHOT_ENV] = f"{link}{os.pathsep}{store_path}"
+    try:
+        yield link
+    finally:
+        if previous is None:
+            os.environ.pop(SNAPSHOT_ENV, None)
+        else:
+            os.environ[SNAPSHOT_ENV] = previous
+        _fingerprints.pop(str(link.resolve()), None)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- fingerprint
 _fingerprints: dict[str, tuple[tuple, str]] = {}
 

@@ -515,6 +515,11 @@ def _options(args) -> dict:
     return opts
 
 
+def _snapshot_arg(args) -> Path:
+    """The batch's snapshot of the store (see :func:`vu_lib.data.store.snapshot`)."""
+    return Path(getattr(args, "store_snapshot", None) or _store_arg(args))
+
+
 def _store_arg(args) -> Path:
     """``--store``, or the default store ($VU_STORE or data/vu.duckdb in the project)."""
     from vu_lib.data.dataset import default_store
@@ -530,6 +535,17 @@ def _cli(args, planner: Planner, *, notebooks: NotebookSet | None, renderer_fact
          batch_options: dict | None) -> int:
     """What ``vu run`` and ``vu budget`` share: check the options, plan, run the batch, print the summary."""
     out_stream = out_stream or sys.stdout
+    from vu_lib.data.store import snapshot
+
+    # One run, one data version: every job reads the snapshot taken here (see snapshot()).
+    with snapshot(_store_arg(args)) as store:
+        args.store_snapshot = store
+        return _cli_in_snapshot(args, planner, notebooks=notebooks, renderer_factory=renderer_factory,
+                                out_stream=out_stream, batch_options=batch_options)
+
+
+def _cli_in_snapshot(args, planner: Planner, *, notebooks: NotebookSet | None, renderer_factory, out_stream,
+                     batch_options: dict | None) -> int:
     try:
         from vu_lib.core.params import load_params
 
@@ -584,7 +600,7 @@ def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None
         from vu_lib.model.compensation import model_version
         from vu_lib.model.periods import latest_delar, period as make_period
 
-        inputs = collect_inputs(params, _store_arg(args))
+        inputs = collect_inputs(params, _snapshot_arg(args))
         if args.period:
             period = validate_period(params, args.period)
         else:
@@ -614,7 +630,7 @@ def cli_budget(args, *, notebooks: NotebookSet | None = None, renderer_factory=N
         info = {"title": f"Budgetförslag {year}", "subtitle": "Ersättning per verksamhetsuppdrag för nästa år",
                 "period_label": str(year), "modellversion": params.modellar(year).modellversion,
                 "namnder": dict(params.registry.namnder)}
-        return jobs, f"budget-{year}", info, collect_inputs(params, _store_arg(args))
+        return jobs, f"budget-{year}", info, collect_inputs(params, _snapshot_arg(args))
 
     return _cli(args, planner, notebooks=notebooks, renderer_factory=renderer_factory, out_stream=out_stream,
                 batch_options=batch_options)
