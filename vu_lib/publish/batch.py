@@ -47,7 +47,7 @@ from vu_lib.core.exceptions import BatchUsageError, InputError, ParamsError, VuE
 from vu_lib.core.text import public_path
 from vu_lib.publish.execute import WorkerPool, format_execution_error, lighten_imports
 from vu_lib.publish.outputs import (FAILED_STATUSES, STATUS_CACHED, STATUS_FAILED, STATUS_OK, STATUS_RENDER_FAILED,
-                      atomic_write_text, clean_stale, dump_json, now, publish_notebook, render_index,
+                      atomic_write_text, clean_stale, clean_stale_temp_dirs, dump_json, now, publish_notebook, render_index,
                       render_log_text, running_path, secs, tables_in_notebook, tmp_name, write_tables_xlsx)
 from vu_lib.model.periods import PeriodError
 from vu_lib.publish.plan import Job, NotebookSet, apply_extra_parameters, plan_budget, plan_run, validate_period
@@ -180,6 +180,10 @@ class Batch:
         t0 = time.perf_counter()
         start = now()
         self.directory.mkdir(parents=True, exist_ok=True)
+        # Debris of killed runs goes on every run, also when everything comes from the cache.
+        clean_stale(self.directory)
+        clean_stale(self.nb_dir)
+        clean_stale_temp_dirs()
         state = BatchState(self.directory)
         assign_keys(self.jobs, self.notebooks, self.inputs, self.formats, self.renderer_kind)
         todo: list[Job] = []

@@ -40,7 +40,9 @@ TABLE_MIME = "application/vnd.vu.table+json"
 
 _KIND_LABELS = {"vu": "Verksamhetsuppdrag", "oversikt": "Översikt", "modell": "Modell", "budget": "Budget"}
 # Temporaries of tmp_name and running_path: the pid of the process that writes them is in the name.
-_STALE_RE = re.compile(r"^\..+\.(\d+)(?:-\d+\.tmp|\.running)(?:\.[A-Za-z0-9]+)?$")
+_STALE_RE = re.compile(r"^\..+\.(\d+)(?:-[A-Za-z0-9_]+\.tmp|\.running)(?:\.[A-Za-z0-9]+)?$")
+# Folders in the system temp folder: the batch's runtime folder and the PDF renderer's work folders.
+_STALE_TEMP_DIR_RE = re.compile(r"^vu-(?:batch|pdf)-(\d+)-")
 
 
 # =========================================================================== small helpers
@@ -98,6 +100,34 @@ def clean_stale(directory: Path) -> None:
             f.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def clean_stale_temp_dirs(tmp: str | None = None) -> list[Path]:
+    """Remove ``vu-batch-<pid>-*`` and ``vu-pdf-<pid>-*`` in the system temp folder whose process is gone."""
+    import shutil
+    import tempfile
+
+    removed = []
+    base = Path(tmp or tempfile.gettempdir())
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for d in entries:
+        m = _STALE_TEMP_DIR_RE.match(d.name)
+        if not m or not d.is_dir():
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+        except OSError:
+            pass
+    return removed
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:

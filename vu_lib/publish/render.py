@@ -211,7 +211,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    # The pid in the name lets a later run remove it when this process was killed (outputs.clean_stale).
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.{os.getpid()}-", suffix=f".tmp{target.suffix}")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
@@ -720,7 +721,7 @@ class Renderer:
         import typst  # noqa: PLC0415
 
         m = validate_meta(meta)
-        with tempfile.TemporaryDirectory(prefix="vu-pdf-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"vu-pdf-{os.getpid()}-") as tmp:
             work = Path(tmp)
             main = work / "main.typ"
             main.write_text(self.typst_source(nb, work), encoding="utf-8")
