@@ -162,7 +162,7 @@ def sample(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.3, 0.8, 1.5, 3.0])
+@pytest.mark.parametrize("delay", [0.3, 0.8, 1.5, 3.0, "skriver"])
 @pytest.mark.parametrize("existing", [False, True], ids=["nytt-lager", "befintligt-lager"])
 def test_kill_9_of_vu_ingest(tmp_path, sample, delay, existing):
     from vu_lib.data.store import store_fingerprint
@@ -176,9 +176,15 @@ def test_kill_9_of_vu_ingest(tmp_path, sample, delay, existing):
     proc = subprocess.Popen([str(VU), "ingest", *map(str, files), "--store", str(store)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = time.monotonic()
-    tree = _kill_when(proc, lambda: time.monotonic() - started > delay)
+    if delay == "skriver":  # while the new store file is being written
+        ready = lambda: bool(list(store.parent.glob(f".vu.duckdb.{proc.pid}.tmp")))  # noqa: E731
+    else:
+        ready = lambda: time.monotonic() - started > delay  # noqa: E731
+    tree = _kill_when(proc, ready)
     time.sleep(0.2)
     assert not _alive(tree)
+    if delay == "skriver":
+        assert list(store.parent.glob(".vu.duckdb.*.tmp")), "killed while writing: its temporary file is there"
     # the store is unchanged (or absent) or complete; never half, never grown
     if store.exists():
         if existing and file_sha256(store) == before:
