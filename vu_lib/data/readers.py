@@ -304,13 +304,20 @@ def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
     body = data[len(_BOM):] if encoding == "utf-8-sig" else data
     if "\r" in text and _lone_cr(text, probs):
         return None
+    mojibake = any(c in text for c in _MOJIBAKE_LEADS)
     if '"' in text:
         raw = _read_csv_quoted(text, probs)
     else:
+        # Memory: the decoded text is not needed to parse a file without quotes (the bytes
+        # are); free it before pandas builds its columns, and decode again only to name
+        # mojibake (rare).
+        del text, decoded
         raw = _read_csv_plain(body, encoding, probs)
+        text = body.decode(encoding.replace("-sig", "")) if raw is not None and mojibake else ""
     if raw is not None:
         raw.encoding = encoding
-        _check_mojibake(text, raw, probs)
+        if mojibake:
+            _check_mojibake(text, raw, probs)
     return raw
 
 
@@ -434,14 +441,16 @@ def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
 
     A quote that is never closed, or closed only lines later after swallowing whole
     rows, is refused at the row where it opens (never read as one long value:
-    that would lose rows silently).
+    that would lose rows silently). Memory: the values go straight into one list
+    per column (no list of row lists).
     """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", strict=True)
-    rows: list[list[str]] = []
-    nums: list[int] = []
+    columns: list[list[str]] = []
+    good_nums: list[int] = []
     prev = 0
     header: list[str] | None = None
-    n_quote_problems = 0
+    width = 0
+    n_quote_problems = n_bad = 0
     try:
         for rec in reader:
             start = prev + 1
@@ -450,8 +459,7 @@ def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
                 rec = [c.replace("\r\n", "\n") for c in rec]
                 multi = [j for j, c in enumerate(rec) if "\n" in c or "\r" in c]
                 swallowed = any(";" in c.split("\n", 1)[-1] for c in (rec[j] for j in multi))
-                width = len(header) if header is not None else len(rec)
-                if swallowed or len(rec) != width:
+                if swallowed or len(rec) != (width if header is not None else len(rec)):
                     j = multi[0] if multi else None
                     if n_quote_problems < MAX_LISTED:
                         probs.add(start, _header_name(header, j), _runaway_message(start, prev))
@@ -459,11 +467,32 @@ def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
                         probs.hidden += 1
                     n_quote_problems += 1
                     continue
-            if rec and any(c.strip() for c in rec) or (rec and not rows):
-                rows.append(rec)
-                nums.append(start)
-                if header is None:
-                    header = rec
+            if header is None:
+                if rec:
+                    header, width = rec, len(rec)
+                    columns = [[] for _ in range(width)]
+                    # One object per distinct value while a column has few of them (periods,
+                    # codes), as pandas' own parser does; a column of unique values stops it.
+                    seen: list[dict | None] = [{} for _ in range(width)]
+                continue
+            if not rec or not any(c.strip() for c in rec):
+                continue
+            if len(rec) == width:
+                for j in range(width):
+                    v = rec[j]
+                    d = seen[j]
+                    if d is not None:
+                        v = d.setdefault(v, v)
+                        if len(d) > 50_000:
+                            seen[j] = None
+                    columns[j].append(v)
+                good_nums.append(start)
+            else:
+                if n_bad < MAX_LISTED:
+                    probs.add(start, None, _field_count_message(len(rec), width))
+                else:
+                    probs.hidden += 1
+                n_bad += 1
     except csv.Error as e:
         start = prev + 1
         if "unexpected end of data" in str(e) or "EOF" in str(e):
@@ -480,24 +509,12 @@ def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
         return None
     if n_quote_problems:
         return None
-    if not rows:
+    if header is None:
         probs.add(None, None, "filen är tom")
         return None
-    header, body_rows, body_nums = rows[0], rows[1:], nums[1:]
-    width = len(header)
-    good_rows, good_nums, n_bad = [], [], 0
-    for rec, num in zip(body_rows, body_nums):
-        if len(rec) == width:
-            good_rows.append(rec)
-            good_nums.append(num)
-        else:
-            if n_bad < MAX_LISTED:
-                probs.add(num, None, _field_count_message(len(rec), width))
-            else:
-                probs.hidden += 1
-            n_bad += 1
-    frame = pd.DataFrame(good_rows, columns=range(width), dtype=object) if good_rows else \
-        pd.DataFrame({j: pd.Series([], dtype=object) for j in range(width)})
+    frame = pd.DataFrame({j: pd.Series(np.array(columns[j], dtype=object), dtype=object, copy=False)
+                          for j in range(width)})
+    del columns
     return _Raw(header, frame, np.array(good_nums, dtype=np.int64), "")
 
 
@@ -1244,6 +1261,7 @@ def read_file(path: str | Path, *, params: Params | None = None, today: dt.date 
         _check_columns(names, kind, probs)
     else:
         raw = _read_csv(data, probs)
+        del data  # memory: only the parsed columns are needed from here on
         if raw is None:
             fail()
         names = _normalize_header(raw, probs, lambda j: bool((raw.body[j].to_numpy(dtype=object) == "").all()))
