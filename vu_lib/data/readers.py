@@ -269,8 +269,24 @@ def _separator_problem(header_line: str) -> str | None:
     return f"filen verkar använda {shown} som avgränsare; exportera med semikolon (;)"
 
 
+#: The file is searched this many bytes at a time, so no byte mask is as large as the file.
+_BLOCK = 1 << 24
+
+
+def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
+    """Positions of ``byte`` in ``arr`` (found block by block)."""
+    parts = [np.flatnonzero(arr[i:i + _BLOCK] == byte) + i for i in range(0, len(arr), _BLOCK)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _per_line(arr: np.ndarray, byte: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """How many times ``byte`` occurs on each line."""
+    pos = _positions(arr, byte)
+    return np.searchsorted(pos, ends) - np.searchsorted(pos, starts)
+
+
 def _line_bounds(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    nl = np.flatnonzero(arr == 10)
+    nl = _positions(arr, 10)
     starts = np.concatenate(([0], nl + 1))
     ends = np.concatenate((nl, [len(arr)]))
     if starts[-1] == len(arr):  # the file ends with a newline
@@ -305,15 +321,17 @@ def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
     if "\r" in text and _lone_cr(text, probs):
         return None
     mojibake = any(c in text for c in _MOJIBAKE_LEADS)
-    if '"' in text:
+    quoted = '"' in text
+    # Memory: the decoded text is not needed to parse the bytes; free it before pandas
+    # builds its columns, and decode again only for the exact reader or to name mojibake.
+    del text, decoded
+    raw = _read_csv_fast(body, encoding, probs, quoted)
+    text = ""
+    if raw is _SLOW:
+        text = body.decode(encoding.replace("-sig", ""))
         raw = _read_csv_quoted(text, probs)
-    else:
-        # Memory: the decoded text is not needed to parse a file without quotes (the bytes
-        # are); free it before pandas builds its columns, and decode again only to name
-        # mojibake (rare).
-        del text, decoded
-        raw = _read_csv_plain(body, encoding, probs)
-        text = body.decode(encoding.replace("-sig", "")) if raw is not None and mojibake else ""
+    elif raw is not None and mojibake:
+        text = body.decode(encoding.replace("-sig", ""))
     if raw is not None:
         raw.encoding = encoding
         if mojibake:
@@ -356,12 +374,38 @@ def _field_count_message(n: int, expected: int) -> str:
             "(semikolon i ett värde? omge då värdet med citattecken)")
 
 
-def _read_csv_plain(body: bytes, encoding: str, probs: _Problems) -> _Raw | None:
-    """Fast path for files without quotes: field counts with numpy, values with pandas."""
+#: Returned by :func:`_read_csv_fast` when the file needs the exact, slower reader.
+_SLOW = object()
+
+
+def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = False):
+    """Fast path: field counts with numpy, values with pandas' C parser, on the bytes.
+
+    Handles every file whose records are its lines: no quotes at all, or quoted
+    values that open and close on one line (each line with quotes is checked with
+    the csv module, strictly, for its field count). A line with an odd number of
+    quotes (a value over several lines, or a quote left open) or a strict-mode
+    error returns :data:`_SLOW`: :func:`_read_csv_quoted` then reads the file and
+    names the row where a quote opens. Memory: no Python object per line besides
+    pandas' values; the byte masks are made block by block.
+    """
+    enc = encoding.replace("-sig", "")
     arr = np.frombuffer(body, np.uint8)
     starts, ends = _line_bounds(arr)
-    semis = np.flatnonzero(arr == 59)
-    counts = np.searchsorted(semis, ends) - np.searchsorted(semis, starts)
+    counts = _per_line(arr, 59, starts, ends)
+    if quoted:
+        quotes = _per_line(arr, 34, starts, ends)
+        if (quotes % 2).any():
+            return _SLOW
+        for i in np.flatnonzero(quotes):
+            line = body[starts[i]:ends[i]].decode(enc).rstrip("\r")
+            try:
+                rec = next(csv.reader([line], delimiter=";", strict=True))
+            except (csv.Error, StopIteration):
+                return _SLOW
+            counts[i] = len(rec) - 1
+        del quotes
+    del arr
     expected = int(counts[0])
     # Candidates for blank lines: wrong field count, or short enough to hold only separators.
     odd = np.flatnonzero((counts != expected) | (ends - starts <= 2 * expected + 3))
@@ -382,10 +426,12 @@ def _read_csv_plain(body: bytes, encoding: str, probs: _Problems) -> _Raw | None
         linenos = keep + 1
     else:
         linenos = np.arange(1, len(starts) + 1)
+    del starts, ends, counts, odd
     frame = pd.read_csv(io.BytesIO(body), sep=";", header=None, dtype=object, na_filter=False,
-                        skip_blank_lines=False, quoting=csv.QUOTE_NONE, encoding=encoding.replace("-sig", ""))
-    if len(frame) != len(linenos):  # pragma: no cover - defensive: cannot happen without quotes
-        raise AssertionError("radnumreringen stämmer inte")
+                        skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
+                        quotechar='"', doublequote=True, encoding=enc)
+    if len(frame) != len(linenos):  # pragma: no cover - defensive: records are lines here
+        return _SLOW
     header = [str(h) for h in frame.iloc[0].tolist()]
     frame = frame.iloc[1:].reset_index(drop=True)
     return _Raw(header, frame, linenos[1:], encoding)
@@ -852,20 +898,27 @@ def _decimal_column(values: np.ndarray, col: Column, rownums: np.ndarray, probs:
         return _by_unique(values, _decimal_fn(col), np.float64, rownums, col.name, probs)
     pattern = _INVALID_KR_LINE if col.unit == "kr" else _INVALID_NUMBER_LINE
     bad_starts = [m.start() for m in pattern.finditer(joined)]
-    cleaned = joined
-    for old, new in ((" ", ""), ("\t", ""), ("\u00a0", ""), ("\u202f", ""), ("\u2212", "-"), (",", ".")):
-        if old in cleaned:
-            cleaned = cleaned.replace(old, new)
-    parts = cleaned.split("\n")
     bad = np.zeros(n, dtype=bool)
     fn = _decimal_fn(col)
     bad_idx = np.zeros(0, dtype=np.int64)
     if bad_starts:
         line_starts = np.concatenate(([0], np.cumsum([len(v) + 1 for v in values.tolist()])[:-1]))
         bad_idx = np.searchsorted(line_starts, np.array(bad_starts), side="right") - 1
-        for i in bad_idx:
-            parts[i] = "nan"
-    numbers = np.array(parts, dtype=np.float64)
+        patched = values.copy()
+        patched[bad_idx] = "nan"
+        joined = "\n".join(patched.tolist())
+        del patched
+    cleaned = joined
+    del joined
+    for old, new in ((" ", ""), ("\t", ""), ("\u00a0", ""), ("\u202f", ""), ("\u2212", "-"), (",", ".")):
+        if old in cleaned:
+            cleaned = cleaned.replace(old, new)
+    # Memory: parsed straight from the text (no Python string per value); every line
+    # is a valid number or "nan" here, so the count is exact (checked all the same).
+    numbers = np.fromstring(cleaned, dtype=np.float64, sep="\n") if n else np.zeros(0)
+    del cleaned
+    if len(numbers) != n:  # pragma: no cover - defensive
+        return _by_unique(values, _decimal_fn(col), np.float64, rownums, col.name, probs)
     for i in bad_idx:  # the slow, exact check decides (e.g. no-break space around a number)
         v, msg = fn(values[i])
         numbers[i] = v
@@ -1165,6 +1218,10 @@ def _validate(raw: _Raw, names: list[str], kind: FileKind, params: Params, today
             cols[col.name].bad[controls] = True
     if xlsx_cells is not None:
         _check_xlsx_mojibake(xlsx_cells, names, raw.rownums, probs)
+    # Memory: every column is checked and converted; the raw text cells (e.g. the amounts
+    # as text) are not needed any more.
+    raw.body = pd.DataFrame()
+    values = None
     reg = _Registry.of(params)
     if kind.name == "huvudbok":
         _cross_huvudbok(cols, raw.rownums, reg, probs)
