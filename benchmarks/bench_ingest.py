@@ -5,9 +5,9 @@ Usage::
     .venv/bin/python benchmarks/bench_ingest.py            # 200 MB exports (about 2.7 million rows)
     .venv/bin/python benchmarks/bench_ingest.py --mb 20    # smaller, for a quick look
 
-Two exports of the same rows are written to a temporary folder: one without
-any quote, and one where one text in a hundred is quoted (``"Löner; och annat"``),
-which sends the reader down its quoted path. Each is given to ``vu validate``
+Three exports of the same rows are written to a temporary folder: one without
+any quote, one where one text in a hundred is quoted (``"Löner; och annat"``),
+and one where that quoted text also holds a line break. Each is given to ``vu validate``
 and to ``vu ingest`` (into a new store) in a fresh process; the wall time and
 the peak resident memory of that process (``wait4`` rusage ``ru_maxrss``) are
 printed. Target (issue 12): under 1 GiB whatever the quoting.
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VU = Path(sys.executable).parent / "vu"
 
 
-def write_export(path: Path, mb: int, quoted: bool) -> int:
+def write_export(path: Path, mb: int, quoted: str) -> int:
     """A huvudbok export of about ``mb`` megabytes (UTF-8, CRLF); returns its number of rows."""
     rnd = random.Random(12)
     target = mb * 1_000_000
@@ -37,7 +37,10 @@ def write_export(path: Path, mb: int, quoted: bool) -> int:
         f.write("period;kodtyp;kod;konto;verifikation;belopp;text\r\n")
         while size < target:
             m = 1 + i % 10
-            text = f'"Löner; och annat {i % 97}"' if quoted and i % 100 == 5 else f"Löner och annat {i % 97}"
+            if quoted and i % 100 == 5:
+                text = f'"Löner; och\r\nannat {i % 97}"' if quoted == "rader" else f'"Löner; och annat {i % 97}"'
+            else:
+                text = f"Löner och annat {i % 97}"
             line = (f"2026-{m:02d};ID;411110;5011;V2026-{m:02d}-{i:07d}:1;"
                     f"{rnd.randint(-999_999, 999_999)},{rnd.randint(0, 99):02d};{text}\r\n")
             f.write(line)
@@ -64,19 +67,19 @@ def main() -> None:
     opts = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vu-bench-ingest-"))
     try:
-        print(f"{'export':<28} {'kommando':<9} {'tid':>8} {'topp-RSS':>10}  mål < 1 GiB")
-        for quoted in (False, True):
-            d = work / ("med-citat" if quoted else "utan-citat")
+        print(f"{'export':<38} {'kommando':<9} {'tid':>8} {'topp-RSS':>10}  mål < 1 GiB")
+        for quoted in ("", "citat", "rader"):
+            d = work / (quoted or "utan-citat")
             d.mkdir()
             export = d / "huvudbok_2026.csv"
             rows = write_export(export, opts.mb, quoted)
             label = f"{export.stat().st_size / 1e6:.0f} MB, {rows:,} rader".replace(",", " ")
-            label += ", citat" if quoted else ""
+            label += {"": "", "citat": ", citat", "rader": ", citat över rader"}[quoted]
             for cmd in ("validate", "ingest"):
                 args = [cmd, str(export)] + (["--store", str(d / "vu.duckdb")] if cmd == "ingest" else [])
                 s, mib, code = measure(args)
                 ok = "ja" if mib < 1024 and code == 0 else "NEJ"
-                print(f"{label:<28} {cmd:<9} {s:>7.1f}s {mib:>7.0f} MiB  {ok}"
+                print(f"{label:<38} {cmd:<9} {s:>7.1f}s {mib:>7.0f} MiB  {ok}"
                       + ("" if code == 0 else f"  (slutkod {code})"), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

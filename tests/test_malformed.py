@@ -337,3 +337,27 @@ def test_largest_amount_is_stored_to_the_ore(tmp_path, capsys):
     store = _ingest_ok(tmp_path, capsys, _make(tmp_path, "hb.csv", text))
     got = dict(_stored(store, "SELECT verifikation, belopp FROM huvudbok"))
     assert got == {"V1": Decimal("9999999999999.99"), "V2": Decimal("-9999999999999.99")}
+
+
+def test_quoted_values_on_one_line_take_the_fast_path_and_stay_exact(tmp_path, capsys, monkeypatch):
+    """Quotes that open and close on their line: read by pandas (fast path), values exact."""
+    calls = []
+    real = readers._read_csv_quoted
+    monkeypatch.setattr(readers, "_read_csv_quoted", lambda *a: calls.append(1) or real(*a))
+    text = rows(HB, '2026-03;ID;411110;5011;V1;5;"a;b ""c"""', '2026-03;ID;411110;5011;"V;2";5;"=1+1"',
+                "2026-03;ID;411110;5011;V3;5;utan citat", '2026-03;ID;411110;5011;V4;"1 234,50";x')
+    store = _ingest_ok(tmp_path, capsys, _make(tmp_path, "hb.csv", text))
+    got = {v: (t, b) for v, t, b in _stored(store, "SELECT verifikation, text, belopp FROM huvudbok")}
+    assert got == {"V1": ('a;b "c"', Decimal("5.00")), "V;2": ("=1+1", Decimal("5.00")),
+                   "V3": ("utan citat", Decimal("5.00")), "V4": ("x", Decimal("1234.50"))}
+    assert calls == []  # no fallback to the exact, slower reader
+
+
+def test_a_value_over_several_lines_keeps_the_row_numbers(tmp_path, capsys):
+    """Row 3's text runs over lines 3-4; row 5 (the line after) has a bad amount: named as row 5."""
+    text = rows(HB, "2026-03;ID;411110;5011;V1;5;x", '2026-03;ID;411110;5011;V2;5;"rad ett', 'rad två"',
+                "2026-03;ID;411110;5011;V3;fem;x")
+    bad = _make(tmp_path, "hb.csv", text)
+    assert cli.main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}, rad 5, kolumn belopp:" in err and len(err.strip().splitlines()) == 2, err

@@ -393,17 +393,33 @@ def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = 
     arr = np.frombuffer(body, np.uint8)
     starts, ends = _line_bounds(arr)
     counts = _per_line(arr, 59, starts, ends)
+    records = None  # line index where each record starts, when some record spans lines
     if quoted:
         quotes = _per_line(arr, 34, starts, ends)
-        if (quotes % 2).any():
-            return _SLOW
-        for i in np.flatnonzero(quotes):
-            line = body[starts[i]:ends[i]].decode(enc).rstrip("\r")
-            try:
-                rec = next(csv.reader([line], delimiter=";", strict=True))
-            except (csv.Error, StopIteration):
+        parity = quotes % 2
+        if parity.any():
+            # A value over several lines: a line with an odd number of quotes opens it, the
+            # next such line closes it. Lines in between (and the closing one) continue the
+            # record. If a continued line holds a separator, whole rows may have been
+            # swallowed by a quote left open: the exact reader decides and names the row.
+            inside = np.cumsum(parity) % 2
+            if inside[-1]:
                 return _SLOW
-            counts[i] = len(rec) - 1
+            cont = np.concatenate(([False], inside[:-1] == 1))
+            if (counts[cont] > 0).any():
+                return _SLOW
+            records = np.flatnonzero(~cont)
+            last = np.concatenate((records[1:] - 1, [len(starts) - 1]))
+            starts, ends, counts, quotes = starts[records], ends[last], counts[records], quotes[records]
+        for i in np.flatnonzero(quotes):
+            piece = body[starts[i]:ends[i]].decode(enc)
+            try:
+                got = list(csv.reader(io.StringIO(piece, newline=""), delimiter=";", strict=True))
+            except csv.Error:
+                return _SLOW
+            if len(got) != 1:
+                return _SLOW
+            counts[i] = len(got[0]) - 1
         del quotes
     del arr
     expected = int(counts[0])
@@ -426,6 +442,8 @@ def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = 
         linenos = keep + 1
     else:
         linenos = np.arange(1, len(starts) + 1)
+    if records is not None:  # row numbers are those of the lines where the records start
+        linenos = records[linenos - 1] + 1
     del starts, ends, counts, odd
     frame = pd.read_csv(io.BytesIO(body), sep=";", header=None, dtype=object, na_filter=False,
                         skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
@@ -434,6 +452,11 @@ def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = 
         return _SLOW
     header = [str(h) for h in frame.iloc[0].tolist()]
     frame = frame.iloc[1:].reset_index(drop=True)
+    if records is not None:  # a line break inside a quoted value is LF, as in the exact reader
+        for j in frame.columns:
+            col = frame[j]
+            if col.str.contains("\r\n", regex=False).any():
+                frame[j] = col.str.replace("\r\n", "\n", regex=False)
     return _Raw(header, frame, linenos[1:], encoding)
 
 
