@@ -171,6 +171,8 @@ class _Raw:
     body: pd.DataFrame
     rownums: np.ndarray
     encoding: str
+    crlf_values: bool = False
+    """Some value may hold CRLF (a quoted value over several lines): made LF, as the exact reader does."""
 
 
 def _row_of(data, pos: int, newline) -> int:
@@ -397,12 +399,14 @@ def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = 
     if quoted:
         quotes = _per_line(arr, 34, starts, ends)
         parity = quotes % 2
-        if parity.any():
+        multi_line = bool(parity.any())
+        if multi_line:
             # A value over several lines: a line with an odd number of quotes opens it, the
             # next such line closes it. Lines in between (and the closing one) continue the
             # record. If a continued line holds a separator, whole rows may have been
             # swallowed by a quote left open: the exact reader decides and names the row.
             inside = np.cumsum(parity) % 2
+            del parity
             if inside[-1]:
                 return _SLOW
             cont = np.concatenate(([False], inside[:-1] == 1))
@@ -411,6 +415,9 @@ def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = 
             records = np.flatnonzero(~cont)
             last = np.concatenate((records[1:] - 1, [len(starts) - 1]))
             starts, ends, counts, quotes = starts[records], ends[last], counts[records], quotes[records]
+            del inside, cont, last
+        if not multi_line:
+            del parity
         for i in np.flatnonzero(quotes):
             piece = body[starts[i]:ends[i]].decode(enc)
             try:
@@ -452,12 +459,9 @@ def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = 
         return _SLOW
     header = [str(h) for h in frame.iloc[0].tolist()]
     frame = frame.iloc[1:].reset_index(drop=True)
-    if records is not None:  # a line break inside a quoted value is LF, as in the exact reader
-        for j in frame.columns:
-            col = frame[j]
-            if col.str.contains("\r\n", regex=False).any():
-                frame[j] = col.str.replace("\r\n", "\n", regex=False)
-    return _Raw(header, frame, linenos[1:], encoding)
+    raw = _Raw(header, frame, linenos[1:], encoding)
+    raw.crlf_values = records is not None  # see _validate: CRLF inside a value becomes LF
+    return raw
 
 
 def _nth_line(text: str, n: int) -> str:
@@ -1231,6 +1235,12 @@ def _validate(raw: _Raw, names: list[str], kind: FileKind, params: Params, today
             values = np.array([_xlsx_text(r[j], col) for r in xlsx_cells], dtype=object)
         else:
             values = raw.body[j].to_numpy(dtype=object)
+        if raw.crlf_values:
+            hit = [i for i, v in enumerate(values.tolist()) if "\r\n" in v]
+            if hit:
+                values = values.copy()
+                for i in hit:
+                    values[i] = values[i].replace("\r\n", "\n")
         controls = _control_rows(values)
         if len(controls):
             probs.add_rows(raw.rownums, controls, col.name, lambda i: control_message(values[i]))
