@@ -204,6 +204,16 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE {kind.name} (laddning INTEGER NOT NULL, {cols})")
 
 
+def _add_new_columns(con: duckdb.DuckDBPyConnection, kind: FileKind) -> None:
+    """Add to a store made by an earlier version the optional columns the contract has gained since
+    (e.g. ``volymer.kon``): empty for the rows already stored, as if the column had been left out."""
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [kind.name]).fetchall()}
+    for c in kind.columns:
+        if c.name not in have and not c.required:
+            con.execute(f"ALTER TABLE {kind.name} ADD COLUMN {c.name} {_sql_type(kind, c.name)} DEFAULT ''")
+
+
 def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     import duckdb
 
@@ -339,6 +349,7 @@ def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State
                 con.execute(f"DELETE FROM {kind} WHERE period IN (SELECT period FROM _omfang)")
             con.execute("DELETE FROM omfang AS o USING _omfang AS s "
                         "WHERE o.typ = ? AND o.period = s.period AND o.kodtyp = s.kodtyp", [kind])
+            _add_new_columns(con, pf.kind)
             cols = [c.name for c in pf.kind.columns]
             casts = ", ".join(f"CAST({c} AS {_sql_type(pf.kind, c)})" for c in cols)
             con.execute(f"INSERT INTO {kind} (laddning, {', '.join(cols)}) SELECT {load_id}, {casts} FROM _rader")
@@ -497,7 +508,21 @@ def _io_reason(text: str) -> str | None:
 
 
 def _write_store(store_path: Path, exists: bool, todo: list[ParsedFile], state: _State) -> dict:
-    """Write a new store file beside the old one and swap it in (``os.replace``).
+    """The files of one ingest, written by :func:`write_swapped`."""
+
+    def write(con):
+        if not exists:
+            _create_schema(con)
+        return _write(con, todo, state)
+
+    return write_swapped(store_path, write, exists=exists)
+
+
+def write_swapped(store_path: Path, fn, *, exists: bool | None = None):
+    """Run ``fn(con)`` in one transaction on a new store file and swap it in (``os.replace``); its result.
+
+    Every writer of the store goes through here (``vu ingest``, ``vu kolada load``);
+    call it holding :func:`_store_lock`.
 
     The new file is a compact copy of the old store (``COPY FROM DATABASE``) with
     the load applied in one transaction and checkpointed. Until the swap the store
@@ -509,6 +534,8 @@ def _write_store(store_path: Path, exists: bool, todo: list[ParsedFile], state: 
     """
     import duckdb
 
+    if exists is None:
+        exists = store_path.exists()
     tmp = _tmp_path(store_path)
     leftovers = (tmp, tmp.with_name(tmp.name + ".wal"))
     for leftover in leftovers:
@@ -527,9 +554,7 @@ def _write_store(store_path: Path, exists: bool, todo: list[ParsedFile], state: 
                 con.execute("DETACH vu_gammal")
             con.execute("BEGIN TRANSACTION")
             try:
-                if not exists:
-                    _create_schema(con)
-                written = _write(con, todo, state)
+                written = fn(con)
                 con.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(Exception):  # a failed COMMIT has rolled back already

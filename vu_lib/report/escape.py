@@ -27,7 +27,8 @@ from typing import Any
 
 from vu_lib.core import text as _text
 
-__all__ = ["plain", "html", "markdown", "markdown_cell", "xlsx", "typst_string", "CONTROL_CHARS"]
+__all__ = ["plain", "html", "markdown", "markdown_paragraphs", "markdown_cell", "xlsx", "typst_string",
+           "CONTROL_CHARS"]
 
 #: The control characters no text value may hold (one definition, see vu_lib.core.text):
 #: the readers refuse them; :func:`plain` turns line breaks and tabs into spaces and
@@ -39,7 +40,7 @@ _LINE_BREAKS = re.compile("\r\n|[\t\n\r\u2028\u2029\x0b\x0c\x85]")
 # Markdown (emphasis, code, links, raw HTML/attributes, entities, math, citations,
 # super/subscript, tables, smart quotes, headings, list markers, bare-URL autolinks). Escaping any ASCII
 # punctuation with a backslash is valid in all of them and shows the character itself.
-_MD_ALWAYS = re.compile(r"""([\\`*_{}\[\]<>()#+!|$@~^&"':])""")
+_MD_ALWAYS = re.compile(r"""([\\`*_{}\[\]<>()#+!|$@~^&"':=%])""")
 # '-' and '.' only where they could mean something: '--'/'...' (smart dashes and
 # ellipsis), a list marker at the start ('- x', '1. x'); so 'MED-2026-03' stays readable.
 _MD_DASHES = re.compile(r"(?<=-)-|-(?=-)|^-|(?<=\.)\.|\.(?=\.)|^(\d+)\.")
@@ -76,6 +77,20 @@ def markdown(value: Any) -> str:
         return "\\" + m.group(0)
 
     return _MD_DASHES.sub(dash, s)
+
+
+def markdown_paragraphs(value: Any) -> str:
+    """Multi-line text (a controller's comment) for Markdown: paragraphs kept, each as :func:`markdown`.
+
+    Blank lines separate paragraphs; the lines of a paragraph are joined with spaces.
+    """
+    paragraphs = re.split(r"\n\s*\n", "" if value is None else str(value).strip())
+    out = []
+    for para in paragraphs:
+        joined = " ".join(line.strip() for line in para.splitlines() if line.strip())
+        if joined:
+            out.append(markdown(joined))
+    return "\n\n".join(out)
 
 
 def markdown_cell(value: Any) -> str:
