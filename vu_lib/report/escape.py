@@ -41,6 +41,8 @@ _LINE_BREAKS = re.compile("\r\n|[\t\n\r\u2028\u2029\x0b\x0c\x85]")
 # super/subscript, tables, smart quotes, headings, list markers, bare-URL autolinks). Escaping any ASCII
 # punctuation with a backslash is valid in all of them and shows the character itself.
 _MD_ALWAYS = re.compile(r"""([\\`*_{}\[\]<>()#+!|$@~^&"':=%])""")
+_MD_CELL = re.compile(r"""([\\`*_{}\[\]<>()#+!|$@~^&"'=%])""")
+_URL_COLON = re.compile(r":(?=//)")
 # '-' and '.' only where they could mean something: '--'/'...' (smart dashes and
 # ellipsis), a list marker at the start ('- x', '1. x'); so 'MED-2026-03' stays readable.
 _MD_DASHES = re.compile(r"(?<=-)-|-(?=-)|^-|(?<=\.)\.|\.(?=\.)|^(\d+)\.")
@@ -67,9 +69,15 @@ def markdown(value: Any) -> str:
     """Text for Markdown (the HTML page and the PDF): shown literally, never markup.
 
     >>> markdown('<img src=x onerror="alert(1)">')
-    '\\\\<img src=x onerror=\\\\"alert\\\\(1\\\\)\\\\"\\\\>'
+    '\\\\<img src\\\\=x onerror\\\\=\\\\"alert\\\\(1\\\\)\\\\"\\\\>'
     """
-    s = _MD_ALWAYS.sub(r"\\\1", plain(value))
+    return _markdown(value, _MD_ALWAYS)
+
+
+def _markdown(value: Any, always: re.Pattern) -> str:
+    s = always.sub(r"\\\1", plain(value))
+    if always is _MD_CELL:  # ':' only where it could start a bare-URL autolink ("http://")
+        s = _URL_COLON.sub(r"\\:", s)
 
     def dash(m: re.Match) -> str:
         if m.group(1) is not None:  # '1.' at the start: escape the dot
@@ -94,8 +102,9 @@ def markdown_paragraphs(value: Any) -> str:
 
 
 def markdown_cell(value: Any) -> str:
-    """Text for a cell of a Markdown pipe table (as :func:`markdown`; ``|`` is escaped there too)."""
-    return markdown(value)
+    """Text for a table cell, caption or note (as :func:`markdown`, ``|`` included), but ``:`` is
+    escaped only before ``//`` (the autolink case), so "2025: samma period" reads as written."""
+    return _markdown(value, _MD_CELL)
 
 
 #: Leading characters that make a spreadsheet treat a cell as a formula (or that
