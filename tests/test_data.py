@@ -85,12 +85,12 @@ def test_volymer_bemanning_medel_frames(store, params):
 def test_provenance(store, params):
     ds = load_dataset(store, params=params)
     assert ds.fingerprint == store_fingerprint(store)
-    assert ds.source == f"lager: {store}"
+    assert ds.source == f"lager: {store.name}"  # outside the project: the file name only, never a private path
 
 
 def test_store_from_environment(store, params, monkeypatch):
     monkeypatch.setenv("VU_STORE", str(store))
-    assert resolve_store(None, params) == (store, f"lager: {store}")
+    assert resolve_store(None, params) == (store, f"lager: {store.name}")
     assert load_dataset(params=params).fingerprint == store_fingerprint(store)
 
 

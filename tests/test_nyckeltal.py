@@ -107,6 +107,7 @@ def test_users_and_hours_per_day_with_small_count_masking():
     assert berga.maskerad and np.isnan(berga.varde) and berga.maskerad_text == "<5"
     ek = row(f, enhet="414110", **{"del": "brukare"})
     assert ek.maskerad and np.isnan(ek.varde)
+    assert ek.maskerad_text == "sekundärt"  # 21 users is not "<5": masked only to protect Berga
     cl = row(f, enhet="", **{"del": "brukare"})
     assert not cl.maskerad and cl.varde == 24.5 and cl.personantal
     assert row(f, enhet="414110", **{"del": "timmar_per_dag"}).varde == pytest.approx(6.5)

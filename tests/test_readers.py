@@ -205,14 +205,15 @@ def test_utf8_mojibake_names_row_and_column(params, write_export):
     assert '"Ã¶" (troligen "ö")' in p.message
 
 
-def test_mixed_encoding_file_gives_mojibake_errors(params, write_export):
-    # One stray cp1252 byte makes the file invalid UTF-8, so it is read as cp1252:
-    # the UTF-8 "å" on row 3 then shows as "Ã¥".
+def test_mixed_encoding_file_names_rows_of_both_encodings(params, write_export):
+    # Row 2 is Windows-1252 ("Köp" with byte 0xF6), row 3 UTF-8 ("Lån" with bytes C3 A5): the
+    # file was put together from two exports. Neither row alone is "garbled"; the message
+    # names both and the cause (it used to call row 3 mojibake, blaming the good row).
     data = rows(HB, "2026-03;ID;411110;5011;V1:1;5;K\xf6p").encode("cp1252") + \
         "2026-03;ID;411110;5011;V2:1;5;Lån\n".encode("utf-8")
     (p,) = refused(write_export("hb.csv", data), params)
-    assert (p.row, p.column) == (3, "text")
-    assert "Ã¥" in p.message
+    assert (p.row, p.column) == (None, None)
+    assert p.message.startswith("filen blandar teckenkodningar: rad 3 är UTF-8 men rad 2 är Windows-1252")
 
 
 def test_bytes_undefined_in_windows_1252_name_the_row(params, write_export):

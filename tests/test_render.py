@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import stat
 import sys
 import time
@@ -279,14 +280,29 @@ def test_failed_render_keeps_the_old_report(renderer, executed, tmp_path):
     target.write_bytes(b"GOD RAPPORT")
     with pytest.raises(ValueError):
         renderer.render_pdf(executed, target, {k: v for k, v in META.items() if k != "titel"})
-    nb = nbformat.read(executed, 4)
-    nb.cells.append(nbformat.v4.new_markdown_cell("```{=typst}\n#this-function-does-not-exist()\n```"))
     broken = tmp_path / "trasig.ipynb"
-    nbformat.write(nb, broken)
-    with pytest.raises(RuntimeError, match="typst"):
-        renderer.render_pdf(broken, target, META)
+    shutil.copy(executed, broken)
+    good_template = renderer._typ_template
+    renderer._typ_template = "#this-function-does-not-exist()\n"  # a typst error while setting the report
+    try:
+        with pytest.raises(RuntimeError, match="typst"):
+            renderer.render_pdf(broken, target, META)
+    finally:
+        renderer._typ_template = good_template
     assert target.read_bytes() == b"GOD RAPPORT"
     assert {p.name for p in tmp_path.iterdir()} == {"rapport.pdf", "trasig.ipynb"}  # no temporary file left
+
+
+def test_raw_typst_in_markdown_is_text_not_code(renderer, executed, tmp_path):
+    """pandoc reads no raw passthrough: a typst block in a Markdown cell is printed, not run."""
+    nb = nbformat.read(executed, 4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("```{=typst}\n#this-function-does-not-exist()\n```\n\n"
+                                                  "`#panic(\"x\")`{=typst} och <b>fet</b> @ref"))
+    pdf = renderer.pdf_from_notebook(nb, META)
+    pypdf = pytest.importorskip("pypdf")
+    import io
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "#this-function-does-not-exist()" in text and "<b>fet</b>" in text and "@ref" in text
 
 
 # ----------------------------------------------------------------------------- timings

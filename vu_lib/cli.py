@@ -6,11 +6,12 @@ Exit codes: 0 ok; 1 the job failed (e.g. a report could not be produced);
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from pathlib import Path
 
-from vu_lib.core.exceptions import InputError, ParamsError, VuError
+from vu_lib.core.exceptions import BatchUsageError, InputError, ParamsError, VuError
 
 
 
@@ -284,16 +285,82 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: errno values of failures the user can act on, with what to say (exit code 1).
+_OS_ERRORS = {
+    errno.ENOSPC: "disken är full",
+    errno.EDQUOT: "diskkvoten är slut",
+    errno.EFBIG: "filen blev större än systemet tillåter (disken full eller filstorleksgräns)",
+    errno.EROFS: "filsystemet är skrivskyddat",
+    errno.EACCES: "behörighet saknas",
+    errno.EPERM: "behörighet saknas",
+}
+
+
+def _log_dir() -> Path:
+    """Where tracebacks of unexpected errors go: ``$VU_LOG_DIR``, else ``~/.cache/vu/logg``."""
+    import os
+
+    env = os.environ.get("VU_LOG_DIR", "").strip()
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vu" / "logg"
+
+
+def write_crash_log(exc: BaseException, argv: list[str] | None) -> Path | None:
+    """Write the traceback of ``exc`` to a new log file; its path, or None when nothing could be written."""
+    import datetime as dt
+    import os
+    import tempfile
+    import traceback
+
+    text = (f"vu {' '.join(argv if argv is not None else sys.argv[1:])}\n"
+            f"{dt.datetime.now().astimezone().isoformat(timespec='seconds')}  python {sys.version.split()[0]}\n\n"
+            + "".join(traceback.format_exception(exc)))
+    name = f"vu-fel-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for d in (_log_dir(), Path(tempfile.gettempdir())):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            path = d / name
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def os_error_message(e: OSError) -> str | None:
+    """A Swedish line for a foreseeable operating-system failure (disk full, read-only, ...), or None."""
+    what = _OS_ERRORS.get(e.errno)
+    if what is None:
+        text = str(e).lower()
+        if "no space left" in text:
+            what = _OS_ERRORS[errno.ENOSPC]
+        elif "read-only file system" in text:
+            what = _OS_ERRORS[errno.EROFS]
+        elif "file too large" in text:
+            what = _OS_ERRORS[errno.EFBIG]
+        else:
+            return None
+    where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+    return f"kunde inte skriva eller läsa{where}: {what}; inget har ändrats i lagret"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 ok, 1 a job failed, 2 bad usage or bad input.
+
+    No traceback reaches the user: foreseeable failures give a Swedish message;
+    anything else gives one line naming the log file that holds the traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "store", "") is None:
-        from vu_lib.data.dataset import default_store
-
-        args.store = str(default_store())
     try:
+        if getattr(args, "store", "") is None:
+            from vu_lib.data.dataset import default_store
+
+            args.store = str(default_store())
         return int(args.func(args) or 0)
-    except (InputError, ParamsError) as e:
+    except (InputError, ParamsError, BatchUsageError) as e:
         print(f"vu: {e}", file=sys.stderr)
         return 2
     except VuError as e:
@@ -302,6 +369,25 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `vu list | head`
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        print("vu: avbrutet", file=sys.stderr)
+        return 130
+    except OSError as e:
+        msg = os_error_message(e)
+        if msg is not None:
+            print(f"vu: {msg}", file=sys.stderr)
+            return 1
+        return _unexpected(e, argv)
+    except Exception as e:  # noqa: BLE001 - the last line of defence: a log file, not a traceback
+        return _unexpected(e, argv)
+
+
+def _unexpected(e: BaseException, argv: list[str] | None) -> int:
+    log = write_crash_log(e, argv)
+    where = f"; detaljer i {log}" if log else ""
+    print(f"vu: oväntat fel ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}){where}",
+          file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,6 +42,8 @@ class Problem:
     row: int | None
     column: str | None
     message: str
+    count: int = 1
+    """How many problems this entry stands for (a line "ytterligare 1 859 fel" stands for 1 859)."""
 
     def __str__(self) -> str:
         where = self.file
@@ -57,5 +59,7 @@ class InputError(VuError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
-        head = f"{len(self.problems)} fel i indata" if len(self.problems) != 1 else "1 fel i indata"
+        self.total = sum(p.count for p in self.problems)
+        n = f"{self.total:,}".replace(",", " ")
+        head = f"{n} fel i indata" if self.total != 1 else "1 fel i indata"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))

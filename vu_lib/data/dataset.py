@@ -126,10 +126,10 @@ def default_store() -> Path:
 
 
 def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
+    """The store as shown in reports: relative to the project, else its file name (never a private path)."""
+    from vu_lib.core.text import public_path
+
+    return public_path(path, PROJECT_ROOT)
 
 
 def sample_store_path(params: Params | None = None) -> Path:

@@ -590,7 +590,9 @@ def load_snapshot(path: str | Path, store_path: str | Path, *, require_data: boo
     ``laddningar`` (typ ``kolada``) with scope ``('kolada', '')`` in ``omfang``,
     so the next snapshot replaces it and the store's fingerprint changes.
     """
-    from vu_lib.data.store import _store_lock, _remember, _compute_fingerprint, connect, is_empty
+    import duckdb
+
+    from vu_lib.data.store import _store_lock, _remember, _compute_fingerprint, connect, is_empty, write_swapped
 
     path = Path(path)
     store_path = Path(store_path)
@@ -602,20 +604,23 @@ def load_snapshot(path: str | Path, store_path: str | Path, *, require_data: boo
         raise _bad_file(store_path, f"lagret har inga inlästa exportfiler än; läs in ögonblicksbilden {path} "
                                     f"efter vu ingest med: vu kolada load {path}")
     with _store_lock(store_path):
-        with connect(store_path, read_only=False) as con:
+        with connect(store_path) as con:  # read-only: is this snapshot the active one already?
+            try:
+                active = con.execute("""SELECT h.sha256 FROM kolada_hamtningar h JOIN laddningar l
+                                        ON l.id = h.laddning WHERE l.aktiv""").fetchall()
+            except duckdb.CatalogException:
+                active = []
+        if active and active[0][0] == sha:
+            return SnapshotLoad(path, snap["hamtad"], len(vals), True)
+
+        def write(con) -> None:
             for sql in _KOLADA_SCHEMA:
                 con.execute(sql)
-            active = con.execute("""SELECT h.sha256 FROM kolada_hamtningar h JOIN laddningar l ON l.id = h.laddning
-                                    WHERE l.aktiv""").fetchall()
-            if active and active[0][0] == sha:
-                return SnapshotLoad(path, snap["hamtad"], len(vals), True)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                _write_snapshot(con, path, snap, sha, vals, kpis)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            _write_snapshot(con, path, snap, sha, vals, kpis)
+
+        # Never into the store file itself: a new file swapped in (a killed load leaves the
+        # store as it was, and a running batch's snapshot keeps its version).
+        write_swapped(store_path, write)
         _remember(store_path, _compute_fingerprint(store_path))
     return SnapshotLoad(path, snap["hamtad"], len(vals), False)
 

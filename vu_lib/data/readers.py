@@ -41,6 +41,7 @@ import pandas as pd
 
 from vu_lib.data.contract import KINDS, MEASURES, Column, FileKind
 from vu_lib.core.exceptions import InputError, Problem
+from vu_lib.core.text import CONTROL_CHARS, control_message, non_ascii_digit_message
 from vu_lib.core.params import Params, load_params
 
 #: At most this many problems are listed per file; the rest are counted.
@@ -59,14 +60,14 @@ _MOJIBAKE = re.compile(
 _MOJIBAKE_LEADS = ("Ã", "Â", "\ufffd")  # cheap pre-check: str.__contains__ is fast, the regex scan is not
 _SPACES = (" ", "\u00a0", "\u202f")
 _NUMBER_RE = r"[-\u2212]?(?:\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:,(\d+))?"
-_NUMBER = re.compile(_NUMBER_RE)
+_NUMBER = re.compile(_NUMBER_RE, re.A)  # re.A: \d is 0-9 only (not full-width digits)
 # Lines of a newline-joined column that are NOT valid numbers (any decimals / at most two).
-_INVALID_NUMBER_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d+"), re.M)
-_INVALID_KR_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d{1,2}"), re.M)
-_DOT_DECIMAL = re.compile(r"[-\u2212]?\d+\.\d+")
-_DOT_THOUSANDS = re.compile(r"[-\u2212]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")
-_PERIOD = re.compile(r"(\d{4})-?(\d{2})")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INVALID_NUMBER_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d+"), re.M | re.A)
+_INVALID_KR_LINE = re.compile(r"^(?![ \t]*%s[ \t]*$).*$" % _NUMBER_RE.replace(r"(\d+)", r"\d{1,2}"), re.M | re.A)
+_DOT_DECIMAL = re.compile(r"[-\u2212]?\d+\.\d+", re.A)
+_DOT_THOUSANDS = re.compile(r"[-\u2212]?\d{1,3}(?:\.\d{3})+(?:,\d+)?", re.A)
+_PERIOD = re.compile(r"(\d{4})-?(\d{2})", re.A)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.A)
 
 #: Format of coded columns: (kind, column) -> (allowed numbers of digits, how to say it).
 #: Unit codes accept 5 digits at this stage so that the registry check can say
@@ -153,7 +154,7 @@ class _Problems:
         items = items[:MAX_LISTED]
         if rest:
             items.append(Problem(self.file, None, None,
-                                 f"ytterligare {_fmt_int(rest)} fel (bara de första {MAX_LISTED} visas)"))
+                                 f"ytterligare {_fmt_int(rest)} fel (bara de första {MAX_LISTED} visas)", rest))
         return items
 
 
@@ -170,6 +171,8 @@ class _Raw:
     body: pd.DataFrame
     rownums: np.ndarray
     encoding: str
+    crlf_values: bool = False
+    """Some value may hold CRLF (a quoted value over several lines): made LF, as the exact reader does."""
 
 
 def _row_of(data, pos: int, newline) -> int:
@@ -194,9 +197,15 @@ def _decode(data: bytes, probs: _Problems) -> tuple[str, str] | None:
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp1252"), "cp1252"
+        text = data.decode("cp1252")
     except UnicodeDecodeError:
         pass
+    else:
+        mixed = _mixed_encoding(data)
+        if mixed:
+            probs.add(None, None, mixed)
+            return None
+        return text, "cp1252"
     bad = list(_CP1252_UNDEFINED.finditer(data))
     row, last = 1, 0
     for m in bad[:MAX_LISTED]:
@@ -206,6 +215,48 @@ def _decode(data: bytes, probs: _Problems) -> tuple[str, str] | None:
                              "Windows-1252; exportera som UTF-8 eller Windows-1252")
     probs.hidden += max(0, len(bad) - MAX_LISTED)
     return None
+
+
+_NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
+
+
+def _mixed_encoding(data: bytes, examples: int = 5) -> str | None:
+    """A message when some lines are UTF-8 and others Windows-1252 (the file is not UTF-8).
+
+    Each run of non-ASCII bytes is either valid UTF-8 (``Ã¥`` read as Windows-1252)
+    or not; a file with both kinds was put together from two exports. Naming rows of
+    both kinds points at the cause instead of calling the UTF-8 rows garbled.
+    """
+    utf8_rows: list[int] = []
+    cp_rows: list[int] = []
+    n_utf8 = n_cp = 0
+    row, last = 1, 0
+    for m in _NON_ASCII_RUN.finditer(data):
+        row += data.count(b"\n", last, m.start())
+        last = m.start()
+        try:
+            m.group().decode("utf-8")
+            kind_rows, is_utf8 = utf8_rows, True
+        except UnicodeDecodeError:
+            kind_rows, is_utf8 = cp_rows, False
+        if kind_rows and kind_rows[-1] == row:
+            continue
+        if is_utf8:
+            n_utf8 += 1
+        else:
+            n_cp += 1
+        if len(kind_rows) < examples:
+            kind_rows.append(row)
+    if not utf8_rows or not cp_rows:
+        return None
+
+    def rows_text(rows: list[int], n: int) -> str:
+        text = ", ".join(map(str, rows))
+        return text + (f" (och {_fmt_int(n - len(rows))} rader till)" if n > len(rows) else "")
+
+    return (f"filen blandar teckenkodningar: rad {rows_text(utf8_rows, n_utf8)} är UTF-8 men rad "
+            f"{rows_text(cp_rows, n_cp)} är Windows-1252 (filen är troligen ihopsatt av två exporter); "
+            "exportera om hela filen i en och samma kodning, UTF-8 eller Windows-1252")
 
 
 def _separator_problem(header_line: str) -> str | None:
@@ -220,8 +271,24 @@ def _separator_problem(header_line: str) -> str | None:
     return f"filen verkar använda {shown} som avgränsare; exportera med semikolon (;)"
 
 
+#: The file is searched this many bytes at a time, so no byte mask is as large as the file.
+_BLOCK = 1 << 24
+
+
+def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
+    """Positions of ``byte`` in ``arr`` (found block by block)."""
+    parts = [np.flatnonzero(arr[i:i + _BLOCK] == byte) + i for i in range(0, len(arr), _BLOCK)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _per_line(arr: np.ndarray, byte: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """How many times ``byte`` occurs on each line."""
+    pos = _positions(arr, byte)
+    return np.searchsorted(pos, ends) - np.searchsorted(pos, starts)
+
+
 def _line_bounds(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    nl = np.flatnonzero(arr == 10)
+    nl = _positions(arr, 10)
     starts = np.concatenate(([0], nl + 1))
     ends = np.concatenate((nl, [len(arr)]))
     if starts[-1] == len(arr):  # the file ends with a newline
@@ -230,6 +297,10 @@ def _line_bounds(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
+    if b"\n" not in data and b"\r" in data:
+        # Line ends with CR only (classic Mac OS): each CR ends a line, so the row
+        # numbers stay those the user sees.
+        data = data.replace(b"\r", b"\n")
     decoded = _decode(data, probs)
     if decoded is None:
         return None
@@ -249,14 +320,53 @@ def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
         probs.add(1, None, sep_msg)
         return None
     body = data[len(_BOM):] if encoding == "utf-8-sig" else data
-    if '"' in text:
+    if "\r" in text and _lone_cr(text, probs):
+        return None
+    mojibake = any(c in text for c in _MOJIBAKE_LEADS)
+    quoted = '"' in text
+    # Memory: the decoded text is not needed to parse the bytes; free it before pandas
+    # builds its columns, and decode again only for the exact reader or to name mojibake.
+    del text, decoded
+    raw = _read_csv_fast(body, encoding, probs, quoted)
+    text = ""
+    if raw is _SLOW:
+        text = body.decode(encoding.replace("-sig", ""))
         raw = _read_csv_quoted(text, probs)
-    else:
-        raw = _read_csv_plain(body, encoding, probs)
+    elif raw is not None and mojibake:
+        text = body.decode(encoding.replace("-sig", ""))
     if raw is not None:
         raw.encoding = encoding
-        _check_mojibake(text, raw, probs)
+        if mojibake:
+            _check_mojibake(text, raw, probs)
     return raw
+
+
+_LONE_CR = re.compile("\r(?!\n)")
+
+
+def _lone_cr(text: str, probs: _Problems) -> bool:
+    """Refuse carriage returns that do not end a line (CR inside a line of an LF or CRLF file).
+
+    Both CSV parsers would take such a CR as a line end and shift the row numbers;
+    it is a control character in a value (see vu_lib.core.text), named at its row
+    and column like any other.
+    """
+    found = 0
+    header = None
+    row, last = 1, 0
+    for m in _LONE_CR.finditer(text):
+        row += text.count("\n", last, m.start())
+        last = m.start()
+        if header is None:
+            header = [h.strip().strip("\ufeff").lower() for h in text.split("\n", 1)[0].rstrip("\r").split(";")]
+        found += 1
+        if found > MAX_LISTED:
+            probs.hidden += 1
+            continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        j = text.count(";", line_start, m.start())
+        probs.add(row, header[j] if j < len(header) and header[j] else None, control_message("\r"))
+    return found > 0
 
 
 def _field_count_message(n: int, expected: int) -> str:
@@ -266,12 +376,59 @@ def _field_count_message(n: int, expected: int) -> str:
             "(semikolon i ett värde? omge då värdet med citattecken)")
 
 
-def _read_csv_plain(body: bytes, encoding: str, probs: _Problems) -> _Raw | None:
-    """Fast path for files without quotes: field counts with numpy, values with pandas."""
+#: Returned by :func:`_read_csv_fast` when the file needs the exact, slower reader.
+_SLOW = object()
+
+
+def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = False):
+    """Fast path: field counts with numpy, values with pandas' C parser, on the bytes.
+
+    Handles every file whose records are its lines: no quotes at all, or quoted
+    values that open and close on one line (each line with quotes is checked with
+    the csv module, strictly, for its field count). A line with an odd number of
+    quotes (a value over several lines, or a quote left open) or a strict-mode
+    error returns :data:`_SLOW`: :func:`_read_csv_quoted` then reads the file and
+    names the row where a quote opens. Memory: no Python object per line besides
+    pandas' values; the byte masks are made block by block.
+    """
+    enc = encoding.replace("-sig", "")
     arr = np.frombuffer(body, np.uint8)
     starts, ends = _line_bounds(arr)
-    semis = np.flatnonzero(arr == 59)
-    counts = np.searchsorted(semis, ends) - np.searchsorted(semis, starts)
+    counts = _per_line(arr, 59, starts, ends)
+    records = None  # line index where each record starts, when some record spans lines
+    if quoted:
+        quotes = _per_line(arr, 34, starts, ends)
+        parity = quotes % 2
+        multi_line = bool(parity.any())
+        if multi_line:
+            # A value over several lines: a line with an odd number of quotes opens it, the
+            # next such line closes it. Lines in between (and the closing one) continue the
+            # record. If a continued line holds a separator, whole rows may have been
+            # swallowed by a quote left open: the exact reader decides and names the row.
+            inside = np.cumsum(parity) % 2
+            del parity
+            if inside[-1]:
+                return _SLOW
+            cont = np.concatenate(([False], inside[:-1] == 1))
+            if (counts[cont] > 0).any():
+                return _SLOW
+            records = np.flatnonzero(~cont)
+            last = np.concatenate((records[1:] - 1, [len(starts) - 1]))
+            starts, ends, counts, quotes = starts[records], ends[last], counts[records], quotes[records]
+            del inside, cont, last
+        if not multi_line:
+            del parity
+        for i in np.flatnonzero(quotes):
+            piece = body[starts[i]:ends[i]].decode(enc)
+            try:
+                got = list(csv.reader(io.StringIO(piece, newline=""), delimiter=";", strict=True))
+            except csv.Error:
+                return _SLOW
+            if len(got) != 1:
+                return _SLOW
+            counts[i] = len(got[0]) - 1
+        del quotes
+    del arr
     expected = int(counts[0])
     # Candidates for blank lines: wrong field count, or short enough to hold only separators.
     odd = np.flatnonzero((counts != expected) | (ends - starts <= 2 * expected + 3))
@@ -292,49 +449,145 @@ def _read_csv_plain(body: bytes, encoding: str, probs: _Problems) -> _Raw | None
         linenos = keep + 1
     else:
         linenos = np.arange(1, len(starts) + 1)
+    if records is not None:  # row numbers are those of the lines where the records start
+        linenos = records[linenos - 1] + 1
+    del starts, ends, counts, odd
     frame = pd.read_csv(io.BytesIO(body), sep=";", header=None, dtype=object, na_filter=False,
-                        skip_blank_lines=False, quoting=csv.QUOTE_NONE, encoding=encoding.replace("-sig", ""))
-    if len(frame) != len(linenos):  # pragma: no cover - defensive: cannot happen without quotes
-        raise AssertionError("radnumreringen stämmer inte")
+                        skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
+                        quotechar='"', doublequote=True, encoding=enc)
+    if len(frame) != len(linenos):  # pragma: no cover - defensive: records are lines here
+        return _SLOW
     header = [str(h) for h in frame.iloc[0].tolist()]
     frame = frame.iloc[1:].reset_index(drop=True)
-    return _Raw(header, frame, linenos[1:], encoding)
+    raw = _Raw(header, frame, linenos[1:], encoding)
+    raw.crlf_values = records is not None  # see _validate: CRLF inside a value becomes LF
+    return raw
+
+
+def _nth_line(text: str, n: int) -> str:
+    """Line ``n`` (1-based) of ``text``, without its line end."""
+    pos = 0
+    for _ in range(n - 1):
+        pos = text.find("\n", pos) + 1
+        if pos == 0:
+            return ""
+    end = text.find("\n", pos)
+    return text[pos:end if end >= 0 else len(text)].rstrip("\r")
+
+
+def _quote_scan(line: str) -> tuple[int | None, int | None]:
+    """(field of a quote still open at the end of the line, field with text after its closing quote)."""
+    field, in_q, open_field, after = 0, False, None, None
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if in_q:
+            if ch == '"':
+                if i + 1 < n and line[i + 1] == '"':  # "" is a quote inside the value
+                    i += 2
+                    continue
+                in_q = False
+                if i + 1 < n and line[i + 1] != ";" and after is None:
+                    after = field
+        elif ch == ";":
+            field += 1
+        elif ch == '"':
+            in_q, open_field = True, field
+        i += 1
+    return (open_field if in_q else None), after
+
+
+def _header_name(header: list[str] | None, j: int | None) -> str | None:
+    if header is None or j is None or j >= len(header):
+        return None
+    return header[j].strip().strip("\ufeff").lower() or None
+
+
+def _runaway_message(start: int, end: int) -> str:
+    return (f"citattecknet som inleder värdet på rad {start} avslutas först på rad {end}, så raderna "
+            f"{start}\u2013{end} har lästs som ett enda värde; ett värde som börjar med \" måste sluta med \" "
+            "(skriv \"\" för ett citattecken i texten)")
 
 
 def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
-    """Slow path for files with quoted fields (may contain ';' or line breaks)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
-    rows: list[list[str]] = []
-    nums: list[int] = []
+    """Slow path for files with quoted fields (may contain ';' or line breaks).
+
+    A quote that is never closed, or closed only lines later after swallowing whole
+    rows, is refused at the row where it opens (never read as one long value:
+    that would lose rows silently). Memory: the values go straight into one list
+    per column (no list of row lists).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", strict=True)
+    columns: list[list[str]] = []
+    good_nums: list[int] = []
     prev = 0
+    header: list[str] | None = None
+    width = 0
+    n_quote_problems = n_bad = 0
     try:
         for rec in reader:
             start = prev + 1
             prev = reader.line_num
-            if rec and any(c.strip() for c in rec) or (rec and not rows):
-                rows.append(rec)
-                nums.append(start)
+            if prev > start:  # a quoted value holds a line break: real, or a quote left open?
+                rec = [c.replace("\r\n", "\n") for c in rec]
+                multi = [j for j, c in enumerate(rec) if "\n" in c or "\r" in c]
+                swallowed = any(";" in c.split("\n", 1)[-1] for c in (rec[j] for j in multi))
+                if swallowed or len(rec) != (width if header is not None else len(rec)):
+                    j = multi[0] if multi else None
+                    if n_quote_problems < MAX_LISTED:
+                        probs.add(start, _header_name(header, j), _runaway_message(start, prev))
+                    else:
+                        probs.hidden += 1
+                    n_quote_problems += 1
+                    continue
+            if header is None:
+                if rec:
+                    header, width = rec, len(rec)
+                    columns = [[] for _ in range(width)]
+                    # One object per distinct value while a column has few of them (periods,
+                    # codes), as pandas' own parser does; a column of unique values stops it.
+                    seen: list[dict | None] = [{} for _ in range(width)]
+                continue
+            if not rec or not any(c.strip() for c in rec):
+                continue
+            if len(rec) == width:
+                for j in range(width):
+                    v = rec[j]
+                    d = seen[j]
+                    if d is not None:
+                        v = d.setdefault(v, v)
+                        if len(d) > 50_000:
+                            seen[j] = None
+                    columns[j].append(v)
+                good_nums.append(start)
+            else:
+                if n_bad < MAX_LISTED:
+                    probs.add(start, None, _field_count_message(len(rec), width))
+                else:
+                    probs.hidden += 1
+                n_bad += 1
     except csv.Error as e:
-        probs.add(reader.line_num, None, f"raden kan inte tolkas som CSV ({e})")
+        start = prev + 1
+        if "unexpected end of data" in str(e) or "EOF" in str(e):
+            open_field, _ = _quote_scan(_nth_line(text, start))
+            probs.add(start, _header_name(header, open_field),
+                      f"citattecknet som inleder värdet på rad {start} avslutas aldrig (filen tar slut "
+                      "inom citattecknen); ett värde som börjar med \" måste sluta med \"")
+        else:
+            row = reader.line_num
+            _, after = _quote_scan(_nth_line(text, row))
+            probs.add(row, _header_name(header, after),
+                      "text efter det avslutande citattecknet i värdet; omge hela värdet med citattecken "
+                      "och skriv \"\" för ett citattecken i texten")
         return None
-    if not rows:
+    if n_quote_problems:
+        return None
+    if header is None:
         probs.add(None, None, "filen är tom")
         return None
-    header, body_rows, body_nums = rows[0], rows[1:], nums[1:]
-    width = len(header)
-    good_rows, good_nums, n_bad = [], [], 0
-    for rec, num in zip(body_rows, body_nums):
-        if len(rec) == width:
-            good_rows.append(rec)
-            good_nums.append(num)
-        else:
-            if n_bad < MAX_LISTED:
-                probs.add(num, None, _field_count_message(len(rec), width))
-            else:
-                probs.hidden += 1
-            n_bad += 1
-    frame = pd.DataFrame(good_rows, columns=range(width), dtype=object) if good_rows else \
-        pd.DataFrame({j: pd.Series([], dtype=object) for j in range(width)})
+    frame = pd.DataFrame({j: pd.Series(np.array(columns[j], dtype=object), dtype=object, copy=False)
+                          for j in range(width)})
+    del columns
     return _Raw(header, frame, np.array(good_nums, dtype=np.int64), "")
 
 
@@ -444,7 +697,7 @@ def _xlsx_text(v, col: Column | None) -> str:
     if v is None:
         return ""
     if isinstance(v, str):
-        return v
+        return v.replace("\r\n", "\n") if "\r" in v else v
     if isinstance(v, bool):
         return "SANT" if v else "FALSKT"
     if isinstance(v, dt.datetime) and col is not None:
@@ -564,6 +817,8 @@ def _period_fn(first_year: int, today: dt.date, required: bool):
         if not s:
             return "", "värde saknas" if required else None
         m = _PERIOD.fullmatch(s)
+        if not m and non_ascii_digit_message(s):
+            return s, non_ascii_digit_message(s)
         if not m or not 1 <= int(m.group(2)) <= 12:
             return s, f'ogiltig period "{s}"; skriv ÅÅÅÅ-MM (t.ex. 2026-08) eller ÅÅÅÅMM (202608)'
         p = f"{m.group(1)}-{m.group(2)}"
@@ -599,10 +854,29 @@ def _code_fn(col: Column, digits: tuple[int, ...], shown: str):
         if not s:
             return "", "värde saknas" if col.required else None
         if not (s.isdigit() and s.isascii() and len(s) in digits):
-            return s, f'ogiltig kod "{s}"; ska vara {shown}'
+            return s, non_ascii_digit_message(s) or f'ogiltig kod "{s}"; ska vara {shown}'
         return s, None
 
     return fn
+
+
+#: The largest magnitude (exclusive) of a number in the store. Amounts in kronor are
+#: DECIMAL(18,2) in the store and float in the Dataset: below 10^13 kr a float holds
+#: every öre exactly, so the stored value is the exported one. Other numbers (hours,
+#: places, årsarbetare) are DOUBLE; 10^12 is far above any real volume and keeps
+#: sums of them finite.
+MAX_ABS_KR = 1e13
+MAX_ABS_OTHER = 1e12
+
+
+def max_abs(col: Column) -> float:
+    """The exclusive magnitude limit of a decimal column (see :data:`MAX_ABS_KR`)."""
+    return MAX_ABS_KR if col.unit == "kr" else MAX_ABS_OTHER
+
+
+def _fmt_limit(limit: float, col: Column) -> str:
+    text = f"{int(limit):,}".replace(",", " ")
+    return f"{text} kr" if col.unit == "kr" else text
 
 
 def _decimal_fn(col: Column):
@@ -614,6 +888,8 @@ def _decimal_fn(col: Column):
             return np.nan, "värde saknas" if col.required else None
         m = _NUMBER.fullmatch(s)
         if m is None:
+            if non_ascii_digit_message(s):
+                return np.nan, non_ascii_digit_message(s)
             if _DOT_DECIMAL.fullmatch(s):
                 return np.nan, f'decimalpunkt i "{s}"; använd decimalkomma: {s.replace(".", ",")}'
             if _DOT_THOUSANDS.fullmatch(s):
@@ -627,6 +903,11 @@ def _decimal_fn(col: Column):
             if sp in t:
                 t = t.replace(sp, "")
         v = float(t.replace("\u2212", "-").replace(",", "."))
+        limit = max_abs(col)
+        if not abs(v) < limit:  # also catches inf from hundreds of digits
+            shown = s if len(s) <= 40 else s[:20] + "\u2026" + s[-10:] + f" ({len(s)} tecken)"
+            return np.nan, (f'"{shown}" är för stort: {col.name} ska vara mindre än {_fmt_limit(limit, col)}; '
+                            "för många siffror, eller värdet i fel kolumn?")
         if col.min_value is not None and v < col.min_value:
             if col.min_value == 0:
                 return v, f"negativt värde ({s}) är inte tillåtet i {col.name}"
@@ -644,26 +925,35 @@ def _decimal_column(values: np.ndarray, col: Column, rownums: np.ndarray, probs:
         return _by_unique(values, _decimal_fn(col), np.float64, rownums, col.name, probs)
     pattern = _INVALID_KR_LINE if col.unit == "kr" else _INVALID_NUMBER_LINE
     bad_starts = [m.start() for m in pattern.finditer(joined)]
-    cleaned = joined
-    for old, new in ((" ", ""), ("\t", ""), ("\u00a0", ""), ("\u202f", ""), ("\u2212", "-"), (",", ".")):
-        if old in cleaned:
-            cleaned = cleaned.replace(old, new)
-    parts = cleaned.split("\n")
     bad = np.zeros(n, dtype=bool)
     fn = _decimal_fn(col)
     bad_idx = np.zeros(0, dtype=np.int64)
     if bad_starts:
         line_starts = np.concatenate(([0], np.cumsum([len(v) + 1 for v in values.tolist()])[:-1]))
         bad_idx = np.searchsorted(line_starts, np.array(bad_starts), side="right") - 1
-        for i in bad_idx:
-            parts[i] = "nan"
-    numbers = np.array(parts, dtype=np.float64)
+        patched = values.copy()
+        patched[bad_idx] = "nan"
+        joined = "\n".join(patched.tolist())
+        del patched
+    cleaned = joined
+    del joined
+    for old, new in ((" ", ""), ("\t", ""), ("\u00a0", ""), ("\u202f", ""), ("\u2212", "-"), (",", ".")):
+        if old in cleaned:
+            cleaned = cleaned.replace(old, new)
+    # Memory: parsed straight from the text (no Python string per value); every line
+    # is a valid number or "nan" here, so the count is exact (checked all the same).
+    numbers = np.fromstring(cleaned, dtype=np.float64, sep="\n") if n else np.zeros(0)
+    del cleaned
+    if len(numbers) != n:  # pragma: no cover - defensive
+        return _by_unique(values, _decimal_fn(col), np.float64, rownums, col.name, probs)
     for i in bad_idx:  # the slow, exact check decides (e.g. no-break space around a number)
         v, msg = fn(values[i])
         numbers[i] = v
         bad[i] = msg is not None
     if col.min_value is not None:
         bad |= numbers < col.min_value
+    with np.errstate(invalid="ignore"):
+        bad |= ~(np.abs(numbers) < max_abs(col)) & ~np.isnan(numbers)  # too large or infinite
     idx = np.flatnonzero(bad)
     if len(idx):
         probs.add_rows(rownums, idx, col.name, lambda i: fn(values[i])[1] or "ogiltigt tal")
@@ -678,6 +968,8 @@ def _date_fn(col: Column):
             return "", "värde saknas" if col.required else None
         try:
             if not _DATE.fullmatch(s):
+                if non_ascii_digit_message(s):
+                    return s, non_ascii_digit_message(s)
                 raise ValueError
             dt.date.fromisoformat(s)
         except ValueError:
@@ -951,9 +1243,26 @@ def _validate(raw: _Raw, names: list[str], kind: FileKind, params: Params, today
             values = np.array([_xlsx_text(r[j], col) for r in xlsx_cells], dtype=object)
         else:
             values = raw.body[j].to_numpy(dtype=object)
+        if raw.crlf_values:
+            hit = [i for i, v in enumerate(values.tolist()) if "\r\n" in v]
+            if hit:
+                values = values.copy()
+                for i in hit:
+                    values[i] = values[i].replace("\r\n", "\n")
+        controls = _control_rows(values)
+        if len(controls):
+            probs.add_rows(raw.rownums, controls, col.name, lambda i: control_message(values[i]))
+            values = values.copy()
+            values[controls] = ""  # checked no further; the row is refused already
         cols[col.name] = _check_column(kind, col, values, raw.rownums, params, today, probs)
+        if len(controls):
+            cols[col.name].bad[controls] = True
     if xlsx_cells is not None:
         _check_xlsx_mojibake(xlsx_cells, names, raw.rownums, probs)
+    # Memory: every column is checked and converted; the raw text cells (e.g. the amounts
+    # as text) are not needed any more.
+    raw.body = pd.DataFrame()
+    values = None
     reg = _Registry.of(params)
     if kind.name == "huvudbok":
         _cross_huvudbok(cols, raw.rownums, reg, probs)
@@ -968,6 +1277,20 @@ def _validate(raw: _Raw, names: list[str], kind: FileKind, params: Params, today
         return pd.DataFrame()
     return pd.DataFrame({c.name: pd.Series(cols[c.name].values, dtype=object if c.type != "decimal" else np.float64,
                                            copy=False) for c in kind.columns})
+
+
+def _control_rows(values: np.ndarray) -> np.ndarray:
+    """Positions of the values holding a control character (:data:`vu_lib.core.text.CONTROL_CHARS`).
+
+    One regex pass over the joined column finds whether there is any (fast path);
+    only then is each value looked at.
+    """
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    joined = "\n".join(values.tolist())
+    if CONTROL_CHARS.search(joined) is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero([CONTROL_CHARS.search(v) is not None for v in values.tolist()])
 
 
 def _check_xlsx_mojibake(cells: list[tuple], names: list[str], rownums, probs: _Problems) -> None:
@@ -1036,6 +1359,7 @@ def read_file(path: str | Path, *, params: Params | None = None, today: dt.date 
         _check_columns(names, kind, probs)
     else:
         raw = _read_csv(data, probs)
+        del data  # memory: only the parsed columns are needed from here on
         if raw is None:
             fail()
         names = _normalize_header(raw, probs, lambda j: bool((raw.body[j].to_numpy(dtype=object) == "").all()))

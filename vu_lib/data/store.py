@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,8 +220,10 @@ def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
         rows = con.execute("SELECT varde FROM meta WHERE nyckel = 'schemaversion'").fetchall()
         row = rows[0] if rows else None
-    except duckdb.Error:
+    except duckdb.CatalogException:
         row = None
+    except duckdb.Error as e:  # the file opens but its blocks cannot be read: damaged, not foreign
+        raise VuError(damaged_message(path, str(e))) from None
     if row is None:
         raise VuError(f"{path} är inte ett vu-lager (tabellen meta saknas)")
     if row[0] != SCHEMA_VERSION:
@@ -239,14 +243,32 @@ def connect(path: Path, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyCo
         if "lock" in text.lower():
             raise VuError(f"Lagret {path} används av en annan process (pågår en inläsning eller rapportkörning?); "
                           "försök igen när den är klar") from None
-        raise VuError(f"Lagret {path} kan inte öppnas: {text}") from None
+        raise VuError(damaged_message(path, text)) from None
     except duckdb.Error as e:
-        raise VuError(f"{path} är inte ett vu-lager: {e}") from None
+        raise VuError(damaged_message(path, str(e))) from None
     try:
         _check_schema(con, path)
         yield con
     finally:
         con.close()
+
+
+def damaged_message(path: Path, detail: str) -> str:
+    """The Swedish message for a store file DuckDB cannot read."""
+    detail = detail.splitlines()[0] if detail else ""
+    low = detail.lower()
+    if "not a valid duckdb database" in low:
+        what = "är inte en DuckDB-fil (fel fil angiven med --store, eller förstörd)"
+    elif "could not read enough bytes" in low:
+        what = "är avkortad (ofullständig kopia eller full disk när den skrevs)"
+    elif "checksum" in low or "corrupt" in low:
+        what = "är skadad (kontrollsumman stämmer inte)"
+    elif "version" in low:
+        what = "är skriven av en annan version av DuckDB"
+    else:
+        what = "kan inte läsas"
+    return (f"Lagret {path} {what}; återställ det från en säkerhetskopia, eller läs in exportfilerna i ett "
+            f"nytt lager (vu ingest --store NY.duckdb ...). DuckDB: {detail}")
 
 
 # --------------------------------------------------------------------------- state
@@ -346,7 +368,11 @@ def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State
 def _store_lock(store_path: Path) -> Iterator[None]:
     """Serialise writers of one store (a second ``vu ingest`` waits)."""
     lock = store_path.parent / f".{store_path.name}.lock"
-    with open(lock, "a") as fh:
+    try:
+        fh = open(lock, "a")
+    except OSError as e:
+        raise VuError(_unwritable_message(store_path, e)) from None
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -382,8 +408,12 @@ def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params:
     """
     parsed = validate_files(paths, params=params, today=today)
     store_path = Path(store_path)
-    store_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise VuError(_unwritable_message(store_path, e)) from None
     with _store_lock(store_path):
+        remove_stale_temporaries(store_path)
         exists = store_path.exists()
         state = _State()
         problems: list[Problem] = []
@@ -413,37 +443,227 @@ def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params:
     return results
 
 
+_TMP_RE = re.compile(r"^\.(?P<store>.+)\.(?P<pid>\d+)\.tmp(?:\.wal)?$")
+
+
+def _tmp_path(store_path: Path) -> Path:
+    return store_path.parent / f".{store_path.name}.{os.getpid()}.tmp"
+
+
+def remove_stale_temporaries(store_path: Path) -> list[Path]:
+    """Remove temporary stores (``.vu.duckdb.<pid>.tmp`` and its WAL) of ingests that no longer run.
+
+    A killed ``vu ingest`` leaves its half-written copy behind; the store itself
+    was never touched. Called by every ingest (under the store lock) and by
+    every ``vu run``. Returns the files removed.
+    """
+    removed = []
+    try:
+        entries = list(Path(store_path).parent.iterdir())
+    except OSError:
+        return removed
+    for f in entries:
+        m = _TMP_RE.match(f.name)
+        if not m or m.group("store") != Path(store_path).name:
+            continue
+        pid = int(m.group("pid"))
+        if pid != os.getpid() and _pid_alive(pid):
+            continue
+        try:
+            f.unlink()
+            removed.append(f)
+        except OSError:
+            pass
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _unwritable_message(store_path: Path, e: OSError) -> str:
+    reason = {errno.ENOSPC: "disken är full", errno.EDQUOT: "diskkvoten är slut",
+              errno.EROFS: "filsystemet är skrivskyddat", errno.EACCES: "behörighet saknas",
+              errno.EPERM: "behörighet saknas",
+              errno.EFBIG: "filen blev större än tillåtet (disken full eller filstorleksgräns)"}.get(
+        e.errno, str(e))
+    return f"Lagret {store_path} kan inte skrivas: {reason}. Inget har lästs in; lagret är oförändrat"
+
+
+def _io_reason(text: str) -> str | None:
+    low = text.lower()
+    for key, reason in (("no space left", "disken är full"), ("disk quota", "diskkvoten är slut"),
+                        ("read-only file system", "filsystemet är skrivskyddat"),
+                        ("file too large", "filen blev större än tillåtet (disken full eller filstorleksgräns)"),
+                        ("permission denied", "behörighet saknas")):
+        if key in low:
+            return reason
+    return None
+
+
 def _write_store(store_path: Path, exists: bool, todo: list[ParsedFile], state: _State) -> dict:
+    """The files of one ingest, written by :func:`write_swapped`."""
+
+    def write(con):
+        if not exists:
+            _create_schema(con)
+        return _write(con, todo, state)
+
+    return write_swapped(store_path, write, exists=exists)
+
+
+def write_swapped(store_path: Path, fn, *, exists: bool | None = None):
+    """Run ``fn(con)`` in one transaction on a new store file and swap it in (``os.replace``); its result.
+
+    Every writer of the store goes through here (``vu ingest``, ``vu kolada load``);
+    call it holding :func:`_store_lock`.
+
+    The new file is a compact copy of the old store (``COPY FROM DATABASE``) with
+    the load applied in one transaction and checkpointed. Until the swap the store
+    is not touched, so a failure (disk full, read-only directory) or a ``kill -9``
+    at any moment leaves it byte-for-byte as it was; the copy does not grow with
+    replaced months; and a ``vu run`` that has the old file open keeps reading one
+    consistent version. A leftover temporary file is removed by the next ingest
+    or run (:func:`remove_stale_temporaries`).
+    """
     import duckdb
 
-    if exists:
-        with connect(store_path, read_only=False) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                written = _write(con, todo, state)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        return written
-    tmp = store_path.parent / f".{store_path.name}.{os.getpid()}.tmp"
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+    if exists is None:
+        exists = store_path.exists()
+    tmp = _tmp_path(store_path)
+    leftovers = (tmp, tmp.with_name(tmp.name + ".wal"))
+    for leftover in leftovers:
         leftover.unlink(missing_ok=True)
     try:
         con = duckdb.connect(str(tmp))
         try:
+            if exists:
+                name = con.execute("SELECT current_database()").fetchall()[0][0]
+                old = str(store_path).replace("'", "''")
+                try:
+                    con.execute(f"ATTACH '{old}' AS vu_gammal (READ_ONLY)")
+                except duckdb.Error as e:
+                    raise VuError(damaged_message(store_path, str(e))) from None
+                con.execute(f'COPY FROM DATABASE vu_gammal TO "{name}"')
+                con.execute("DETACH vu_gammal")
             con.execute("BEGIN TRANSACTION")
-            _create_schema(con)
-            written = _write(con, todo, state)
-            con.execute("COMMIT")
+            try:
+                written = fn(con)
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):  # a failed COMMIT has rolled back already
+                    con.execute("ROLLBACK")
+                raise
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        mode = store_path.stat().st_mode & 0o777 if exists else None
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, store_path)
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(store_path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    except duckdb.Error as e:
+        reason = _io_reason(str(e))
+        if reason is None:
+            raise
+        raise VuError(f"Lagret {store_path} kan inte skrivas: {reason}. Inget har lästs in; lagret är oförändrat") \
+            from None
+    except OSError as e:
+        raise VuError(_unwritable_message(store_path, e)) from None
     finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            leftover.unlink(missing_ok=True)
+        for leftover in leftovers:
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
     return written
+
+
+# --------------------------------------------------------------------------- snapshot for a batch
+_SNAPSHOT_DIR_RE = re.compile(r"^\.vu-ogonblick-(\d+)$")
+
+
+def remove_stale_snapshots(directory: Path) -> list[Path]:
+    """Remove snapshot folders (``.vu-ogonblick-<pid>``) of batches that no longer run."""
+    import shutil
+
+    removed = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except OSError:
+        return removed
+    for d in entries:
+        m = _SNAPSHOT_DIR_RE.match(d.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+@contextlib.contextmanager
+def snapshot(store_path: str | Path) -> Iterator[Path]:
+    """One consistent version of the store for a whole report batch.
+
+    A hard link to the store file in ``.vu-ogonblick-<pid>/`` beside it. An ingest
+    never writes into the store file: it writes a new file and renames it into
+    place (:func:`_write_store`), so the linked file keeps the version the batch
+    started with while the store moves on, at no cost (no copy). Every process of
+    the batch reads the link; the fingerprint is the one of that version, and the
+    reports show the store's own name (:data:`vu_lib.core.text.SNAPSHOT_ENV`).
+    The folder is removed when the batch ends, and by the next run after a kill.
+
+    When no link can be made (a read-only folder: then nothing can replace the
+    store either; or another file system) the store itself is used.
+    """
+    import shutil
+
+    from vu_lib.core.text import SNAPSHOT_ENV
+
+    store_path = Path(store_path)
+    remove_stale_snapshots(store_path.parent)
+    remove_stale_temporaries(store_path)
+    if not store_path.is_file():
+        yield store_path
+        return
+    d = store_path.parent / f".vu-ogonblick-{os.getpid()}"
+    link = d / store_path.name
+    try:
+        d.mkdir(exist_ok=True)
+        link.unlink(missing_ok=True)
+        os.link(store_path, link)
+        wal = store_path.with_name(store_path.name + ".wal")
+        if wal.exists():  # a store written by an older vu may have one
+            os.link(wal, link.with_name(link.name + ".wal"))
+    except OSError:
+        shutil.rmtree(d, ignore_errors=True)
+        yield store_path
+        return
+    key = _stat_key(link)
+    fp = _known(store_path, key)  # same inode, size and time: the store's note holds for the link
+    if fp is not None:
+        _fingerprints[str(link.resolve())] = (key, fp)
+    previous = os.environ.get(SNAPSHOT_ENV)
+    os.environ[SNAPSHOT_ENV] = f"{link}{os.pathsep}{store_path}"
+    try:
+        yield link
+    finally:
+        if previous is None:
+            os.environ.pop(SNAPSHOT_ENV, None)
+        else:
+            os.environ[SNAPSHOT_ENV] = previous
+        _fingerprints.pop(str(link.resolve()), None)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- fingerprint

@@ -464,6 +464,11 @@ def _gender_frames(params: Params, dataset, ctx: _Ctx) -> list[pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------- masking
+#: ``maskerad_text`` of a value masked only so that a small count cannot be worked out
+#: from it and a total (its own value may be large).
+SECONDARY_MASK_TEXT = "sekundärt"
+
+
 def _mask(df: pd.DataFrame, grans: np.ndarray) -> np.ndarray:
     """Primary and secondary small-count masking; returns the boolean mask (see module docstring)."""
     if "kon" not in df.columns:
@@ -580,9 +585,14 @@ def _all(params: Params, dataset) -> pd.DataFrame:
         # masking
         grans = _grans(params, df["ar"].to_numpy())
         mask = _mask(df, grans)
+        v = df["varde"].to_numpy(dtype=float)
+        primary = mask & (v > 0) & (v < grans)  # the small count itself: truly "<5"
         df["maskerad"] = mask
         df.loc[mask, "varde"] = np.nan
-        df["maskerad_text"] = np.where(mask, "<" + pd.Series(grans).astype(int).astype(str).to_numpy(), "")
+        # A secondarily masked value (masked so that a small count cannot be subtracted out)
+        # is not small: calling it "<5" would be false.
+        df["maskerad_text"] = np.where(primary, "<" + pd.Series(grans).astype(int).astype(str).to_numpy(),
+                                       np.where(mask, SECONDARY_MASK_TEXT, ""))
         df["avvikelse"] = df["varde"] - df["jamforelse"]
         df = df.sort_values(["ar", "manad", "_fig", "_o_kluster", "_o_enhet", "_seq", "_o_utf", "_o_kon", "_o_avser"],
                             kind="stable")

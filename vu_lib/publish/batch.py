@@ -44,10 +44,11 @@ from typing import Any, Callable, Iterable
 
 from vu_lib.publish.cache import BatchState, Inputs, assign_keys, collect_inputs, data_last_period
 from vu_lib.core.exceptions import BatchUsageError, InputError, ParamsError, VuError
+from vu_lib.core.text import public_path
 from vu_lib.publish.execute import WorkerPool, format_execution_error, lighten_imports
 from vu_lib.publish.outputs import (FAILED_STATUSES, STATUS_CACHED, STATUS_FAILED, STATUS_OK, STATUS_RENDER_FAILED,
-                      atomic_write_text, clean_stale, dump_json, now, publish_notebook, render_index,
-                      render_log_text, running_path, secs, summary_in_notebook, summary_marker,
+                      atomic_write_text, clean_stale, clean_stale_temp_dirs, dump_json, now, publish_notebook,
+                      render_index, render_log_text, running_path, secs, summary_in_notebook, summary_marker,
                       tables_in_notebook, tmp_name,
                       write_tables_xlsx)
 from vu_lib.model.periods import PeriodError
@@ -220,6 +221,10 @@ class Batch:
         t0 = time.perf_counter()
         start = now()
         self.directory.mkdir(parents=True, exist_ok=True)
+        # Debris of killed runs goes on every run, also when everything comes from the cache.
+        clean_stale(self.directory)
+        clean_stale(self.nb_dir)
+        clean_stale_temp_dirs()
         state = BatchState(self.directory)
         assign_keys(self.jobs, self.notebooks, self.inputs, self.formats, self.renderer_kind)
         todo: list[Job] = []
@@ -295,7 +300,7 @@ class Batch:
             "parametrar": dict(self.info.get("options", {}), format=self.formats, processer=self.n_jobs),
             "renderare": self.renderer_kind,
             "indata": {"data_fingeravtryck": inp.data_fingerprint, "data_nyckel": inp.data_key,
-                       "datakalla": inp.data_source, "lager": str(inp.store),
+                       "datakalla": inp.data_source, "lager": public_path(inp.store),
                        "params_fingeravtryck": inp.params_fingerprint, "kodversion": inp.code_version,
                        "kallkod_hash": inp.source_hash},
             "modellversion": self.info.get("modellversion", ""),
@@ -430,7 +435,10 @@ class Batch:
         nb = None
         if running.is_file():
             try:
-                nb = publish_notebook(running, nb_final)
+                nb = publish_notebook(running, nb_final, public={
+                    "store": (str(self.inputs.store), public_path(self.inputs.store)),
+                    "input_path": public_path(self.notebooks.path(job.notebook)),
+                    "output_path": nb_final.relative_to(self.directory).as_posix()})
             except Exception as e:  # noqa: BLE001
                 r["error"] = (r["error"] + "\n" if r["error"] else "") + f"Notebooken kunde inte sparas: {e}"
         if not res.get("ok") or nb is None:
@@ -541,13 +549,35 @@ def summary_text(result: BatchResult, out_display: Path | None = None) -> str:
 
 
 # =========================================================================== CLI
+def _public_arg(a: str) -> str:
+    """A command-line argument as it may be published: paths relative to the project, else the file name."""
+    if a.startswith("--") and "=" in a:
+        k, v = a.split("=", 1)
+        return f"{k}={_public_arg(v)}"
+    if os.sep in a or a.startswith("~") or (os.altsep and os.altsep in a):
+        return public_path(os.path.expanduser(a))
+    return a
+
+
 def _command_line() -> str:
-    return " ".join(["vu", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("vu") else " ".join(sys.argv)
+    """The command as given, for the run log; paths in their public form (see :func:`public_path`)."""
+    args = [_public_arg(a) for a in sys.argv[1:]]
+    return " ".join(["vu", *args]) if sys.argv and sys.argv[0].endswith("vu") else " ".join(
+        [public_path(sys.argv[0]) if sys.argv else "", *args])
 
 
 def _options(args) -> dict:
     keys = ("period", "vu", "namnd", "year", "to", "jobs", "renderer", "store", "out", "force", "parameter")
-    return {k: getattr(args, k) for k in keys if hasattr(args, k)}
+    opts = {k: getattr(args, k) for k in keys if hasattr(args, k)}
+    for k in ("store", "out"):
+        if opts.get(k):
+            opts[k] = public_path(opts[k])
+    return opts
+
+
+def _snapshot_arg(args) -> Path:
+    """The batch's snapshot of the store (see :func:`vu_lib.data.store.snapshot`)."""
+    return Path(getattr(args, "store_snapshot", None) or _store_arg(args))
 
 
 def _store_arg(args) -> Path:
@@ -573,6 +603,17 @@ def _cli(args, planner: Planner, *, notebooks: NotebookSet | None, renderer_fact
          batch_options: dict | None) -> int:
     """What ``vu run`` and ``vu budget`` share: check the options, plan, run the batch, print the summary."""
     out_stream = out_stream or sys.stdout
+    from vu_lib.data.store import snapshot
+
+    # One run, one data version: every job reads the snapshot taken here (see snapshot()).
+    with snapshot(_store_arg(args)) as store:
+        args.store_snapshot = store
+        return _cli_in_snapshot(args, planner, notebooks=notebooks, renderer_factory=renderer_factory,
+                                out_stream=out_stream, batch_options=batch_options)
+
+
+def _cli_in_snapshot(args, planner: Planner, *, notebooks: NotebookSet | None, renderer_factory, out_stream,
+                     batch_options: dict | None) -> int:
     try:
         from vu_lib.core.params import load_params
 
@@ -627,7 +668,7 @@ def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None
         from vu_lib.model.compensation import model_version
         from vu_lib.model.periods import latest_delar, period as make_period
 
-        inputs = collect_inputs(params, _store_arg(args))
+        inputs = collect_inputs(params, _snapshot_arg(args))
         if args.period:
             period = validate_period(params, args.period)
         else:
@@ -661,7 +702,7 @@ def cli_budget(args, *, notebooks: NotebookSet | None = None, renderer_factory=N
         info = {"title": f"Budgetförslag {year}", "subtitle": "Ersättning per verksamhetsuppdrag för nästa år",
                 "period_label": str(year), "modellversion": params.modellar(year).modellversion,
                 "namnder": dict(params.registry.namnder)}
-        return jobs, f"budget-{year}", info, collect_inputs(params, _store_arg(args))
+        return jobs, f"budget-{year}", info, collect_inputs(params, _snapshot_arg(args))
 
     return _cli(args, planner, notebooks=notebooks, renderer_factory=renderer_factory, out_stream=out_stream,
                 batch_options=batch_options)

@@ -102,7 +102,9 @@ def data_fingerprint(store: Path) -> tuple[str, str, str]:
     store = Path(store)
     fp = store_fingerprint(store) if store.exists() else ""
     if fp:
-        return fp, fp, f"lager: {store}"
+        from vu_lib.core.text import public_path
+
+        return fp, fp, f"lager: {public_path(store)}"
     from vu_lib.data.dataset import sample_store_path
     from vu_lib.data.sample import SAMPLE_VERSION
 

@@ -34,6 +34,9 @@ def worker_init(env: dict[str, str]) -> None:
 
     from vu_lib.publish.kernels import kernel_manager_class
 
+    from vu_lib.publish.zygote import die_with_parent
+
+    die_with_parent(int(env["VU_BATCH_PARENT"]) if env.get("VU_BATCH_PARENT") else None)
     lighten_imports()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     os.environ.update(env)
@@ -205,11 +208,12 @@ class WorkerPool:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        self.tmpdir = Path(tempfile.mkdtemp(prefix="vu-batch-"))
+        self.tmpdir = Path(tempfile.mkdtemp(prefix=f"vu-batch-{os.getpid()}-"))  # pid: see clean_stale_temp_dirs
         # VU_BATCH: kernels leave out what only JupyterLab needs (vu_lib.report.charts.husstil);
         # set here too so that the zygote (and every kernel it forks) inherits it.
         os.environ["VU_BATCH"] = "1"
-        env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "VU_BATCH_RUNTIME_DIR": str(self.tmpdir), "VU_BATCH": "1"}
+        env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "VU_BATCH_RUNTIME_DIR": str(self.tmpdir), "VU_BATCH": "1",
+               "VU_BATCH_PARENT": str(os.getpid())}
         try:
             if zygote_supported():
                 try:

@@ -37,7 +37,9 @@ SUMMARY_MIME = "application/vnd.vu.summary+json"
 
 _KIND_LABELS = {"vu": "Verksamhetsuppdrag", "oversikt": "Översikt", "modell": "Modell", "budget": "Budget"}
 # Temporaries of tmp_name and running_path: the pid of the process that writes them is in the name.
-_STALE_RE = re.compile(r"^\..+\.(\d+)(?:-\d+\.tmp|\.running)(?:\.[A-Za-z0-9]+)?$")
+_STALE_RE = re.compile(r"^\..+\.(\d+)(?:-[A-Za-z0-9_]+\.tmp|\.running)(?:\.[A-Za-z0-9]+)?$")
+# Folders in the system temp folder: the batch's runtime folder and the PDF renderer's work folders.
+_STALE_TEMP_DIR_RE = re.compile(r"^vu-(?:batch|pdf)-(\d+)-")
 
 
 # =========================================================================== small helpers
@@ -78,8 +80,64 @@ def clean_stale(directory: Path) -> None:
             pass
 
 
+def clean_stale_temp_dirs(tmp: str | None = None) -> list[Path]:
+    """Remove ``vu-batch-<pid>-*`` and ``vu-pdf-<pid>-*`` in the system temp folder whose process is gone."""
+    import shutil
+    import tempfile
+
+    removed = []
+    base = Path(tmp or tempfile.gettempdir())
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for d in entries:
+        m = _STALE_TEMP_DIR_RE.match(d.name)
+        if not m or not d.is_dir():
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+        except OSError:
+            pass
+    return removed
+
+
 # =========================================================================== notebooks
-def publish_notebook(running: Path, final: Path):
+def public_notebook(nb, public: dict) -> None:
+    """Replace private paths in an executed notebook by their public forms (in place).
+
+    ``public``: ``store`` = (the path the kernel was given, its public form),
+    ``input_path`` and ``output_path`` for papermill's metadata. The injected
+    parameters cell and ``metadata.papermill.parameters`` show the store's public
+    form; papermill's input and output paths become project-relative.
+    """
+    pm = nb.get("metadata", {}).get("papermill")
+    store = public.get("store")
+    if pm is not None:
+        for key in ("input_path", "output_path"):
+            if key in public and key in pm:
+                pm[key] = public[key]
+        if store and isinstance(pm.get("parameters"), dict) and pm["parameters"].get("store") == store[0]:
+            pm["parameters"]["store"] = store[1]
+        pm["environment_variables"] = {}
+    if store and store[0] != store[1]:
+        import json as _json
+
+        old, new = _json.dumps(store[0]), _json.dumps(store[1])
+        for cell in nb.get("cells", []):
+            if "injected-parameters" in (cell.get("metadata", {}).get("tags") or []):
+                src = cell.get("source", "")
+                src = "".join(src) if isinstance(src, list) else src
+                cell["source"] = src.replace(f"store = {old}", f"store = {new}")
+
+
+def publish_notebook(running: Path, final: Path, public: dict | None = None):
     """Sign the executed notebook at ``running`` and write it to ``final`` atomically.
 
     The signature (in the user's Jupyter data directory) makes JupyterLab
@@ -95,6 +153,8 @@ def publish_notebook(running: Path, final: Path):
 
     try:
         nb = nbformat.read(running, as_version=4)
+        if public:
+            public_notebook(nb, public)
         NotebookNotary().sign(nb)
         atomic_write_text(final, nbformat.writes(nb))
         return nb
@@ -256,6 +316,17 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
+    from vu_lib.report.escape import xlsx as _xlsx_value
+
+    def text_cell(ws, value):
+        """A cell that shows ``value`` as it is: data text never becomes a formula."""
+        value, as_text = _xlsx_value(value)
+        cell = WriteOnlyCell(ws, value=value)
+        if as_text:
+            cell.data_type = "s"
+            cell.quotePrefix = True
+        return cell
+
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     toc = wb.create_sheet("Innehåll")
@@ -263,14 +334,14 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
     toc.column_dimensions["B"].width = 80
     used = {"innehåll"}
     meta = meta or {}
-    c = WriteOnlyCell(toc, value=meta.get("title") or "Tabeller")
+    c = text_cell(toc, meta.get("title") or "Tabeller")
     c.font = Font(bold=True, size=13)
     toc.append([c])
     for label, key in (("Period", "period_label"), ("Modellversion", "modellversion"), ("Data", "data_source"),
                        ("Datafingeravtryck", "data_fingerprint"), ("Parametrar", "params_fingerprint"),
                        ("Kodversion", "code_version"), ("Skapad", "generated")):
         if meta.get(key):
-            toc.append([label, str(meta[key])])
+            toc.append([label, text_cell(toc, str(meta[key]))])
     toc.append([])
     h1, h2 = WriteOnlyCell(toc, value="Blad"), WriteOnlyCell(toc, value="Tabell")
     h1.font = h2.font = bold
@@ -279,7 +350,7 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
     for t in tables:
         title = _sheet_title(t.get("sheet_name") or t.get("name") or t.get("caption"), used)
         sheets.append((title, t))
-        toc.append([title, str(t.get("caption") or t.get("name") or "")])
+        toc.append([text_cell(toc, title), text_cell(toc, str(t.get("caption") or t.get("name") or ""))])
     for title, t in sheets:
         ws = wb.create_sheet(title)
         cols = _columns_of(t)
@@ -300,7 +371,7 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
         ws.freeze_panes = "A2"
         header = []
         for col in cols:
-            hc = WriteOnlyCell(ws, value=col["header"])
+            hc = text_cell(ws, col["header"])
             hc.font = bold
             hc.alignment = Alignment(wrap_text=True, vertical="top")
             header.append(hc)
@@ -314,7 +385,7 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
                 if isinstance(v, (dict, list)):
                     v = json.dumps(v, ensure_ascii=False)
                 masked = _masked_count(col["spec"], v)
-                cell = WriteOnlyCell(ws, value=masked if masked is not None else v)
+                cell = text_cell(ws, masked if masked is not None else v)
                 nf = None if masked is not None else excel_number_format(col["spec"], v)
                 if nf:
                     cell.number_format = nf
@@ -326,7 +397,7 @@ def write_tables_xlsx(tables: list[dict], path: Path, meta: dict | None = None) 
             ws.append(line)
         if t.get("note"):
             ws.append([])
-            ws.append([str(t["note"])])
+            ws.append([text_cell(ws, str(t["note"]))])
     atomic_write(path, wb.save)
     return len(tables)
 

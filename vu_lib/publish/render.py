@@ -79,6 +79,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from vu_lib.report import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.charts)
 from vu_lib.core.io import atomic_write_bytes
+from vu_lib.report import escape as _escape
 from vu_lib.report import fmt
 
 import nbformat  # noqa: E402  (after charts on purpose)
@@ -108,6 +109,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FONT_DIR = TEMPLATES_DIR / "fonts"
 HTML_TEMPLATE = "vu_html"
 TYPST_TEMPLATE = TEMPLATES_DIR / "vu.typ"
+TYPST_TEXT_FILTER = TEMPLATES_DIR / "typst_text.lua"
 
 VEGALITE_MIME = _charts.VEGALITE_MIME
 
@@ -439,6 +441,60 @@ def _script_json(obj: Any) -> str:
     return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+# --------------------------------------------------------------------------- content security policy
+#: The policy of every page, apart from the script hashes. ``style-src`` keeps
+#: 'unsafe-inline' (the tables' inline styles and the page's <style>); styles cannot
+#: run code. No 'unsafe-inline' for scripts: an injected handler or <script> is dead.
+#: Vega's expressions run through its interpreter (vega-embed ``ast: true``), so no eval is needed.
+CSP_EVAL = ""
+CSP_BASE = ("default-src 'none'; {script}; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+            "base-uri 'none'; form-action 'none'")
+
+
+def _csp_hash(script: str) -> str:
+    import hashlib  # noqa: PLC0415
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def content_security_policy(scripts: Sequence[str] = ()) -> str:
+    """The page's Content-Security-Policy: only the given inline scripts may run.
+
+    Parameters
+    ----------
+    scripts : sequence of str
+        The exact text of each ``<script>`` element the renderer itself puts in
+        the page; each is allowed by its sha256 hash (CSP level 2). Nothing else
+        runs: no other inline script, no event-handler attribute, no
+        ``javascript:`` URL, no ``eval`` (Vega interprets its expressions).
+    """
+    if scripts:
+        script = "script-src " + " ".join(_csp_hash(s) for s in scripts) + CSP_EVAL
+    else:
+        script = "script-src 'none'"
+    return CSP_BASE.format(script=script)
+
+
+@functools.lru_cache(maxsize=4)
+def _chart_js(format_locale_json: str, time_locale_json: str) -> str:
+    """The page's chart-drawing script (templates/vu_html/charts.js) with the locales filled in."""
+    js = (TEMPLATES_DIR / HTML_TEMPLATE / "charts.js").read_text(encoding="utf-8")
+    return js.replace("__VU_FORMAT_LOCALE__", format_locale_json).replace("__VU_TIME_LOCALE__", time_locale_json)
+
+
+def _markdown2html_data(source: str) -> str:
+    """Markdown *output* (narrative and tables woven from data) to HTML, raw HTML escaped.
+
+    vu's own Markdown never holds raw HTML, so escaping it costs nothing and makes
+    sure a data text that slipped through unescaped still cannot become markup.
+    """
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath  # noqa: PLC0415
+
+    html = MarkdownWithMath(renderer=IPythonRenderer(escape=True, exclude_anchor_links=True)).render(source)
+    # headings get their ids (slugs, unique on the page) with the table of contents: _toc_and_ids
+    return re.sub(r'<(h[1-6]) id="[^"]*">', r"<\1>", html)
+
+
 _ID_RE = re.compile(r'\bid="([^"]+)"')
 
 
@@ -456,9 +512,7 @@ def _inline_svg(svg: str | list, prefix: str) -> str:
 
 
 # --------------------------------------------------------------------------- notebook -> markdown
-def _typst_str(s: str) -> str:
-    s = re.sub(r"[\x00-\x1f\x7f]", " ", str(s))
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+_typst_str = _escape.typst_string
 
 
 #: A chart this wide (in SVG px, about the house default) fills the text width;
@@ -471,10 +525,45 @@ def _svg_width(svg: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def _typst_image_block(filename: str, alt: str | None, natural_width: float | None = None) -> str:
+def _typst_image_code(filename: str, alt: str | None, natural_width: float | None = None) -> str:
     alt_arg = f", alt: {_typst_str(alt)}" if alt else ""
     pct = 100.0 if not natural_width else min(100.0, 100.0 * natural_width / REFERENCE_CHART_WIDTH)
-    return f'```{{=typst}}\n#vu-diagram(image("{filename}", width: {pct:.1f}%{alt_arg}))\n```'
+    return f'#vu-diagram(image({_typst_str(filename)}, width: {pct:.1f}%{alt_arg}))'
+
+
+class _RawBlocks:
+    """The renderer's own typst code, kept out of pandoc's reach.
+
+    pandoc reads the notebook's Markdown with every raw passthrough switched off
+    (``raw_attribute``, ``raw_html``, ``raw_tex``), so no text, from data or a
+    Markdown cell, can become typst code. The renderer's own blocks (the charts)
+    stand in the Markdown as a paragraph holding a token with a per-document
+    random nonce, and are put back into pandoc's typst output afterwards.
+    """
+
+    def __init__(self) -> None:
+        import secrets  # noqa: PLC0415
+
+        self.nonce = secrets.token_hex(8)
+        self.blocks: dict[str, str] = {}
+
+    def add(self, code: str) -> str:
+        token = f"VURAWBLOCK{self.nonce}N{len(self.blocks) + 1}"
+        self.blocks[token] = code
+        return token
+
+    def restore(self, typst: str) -> str:
+        for token, code in self.blocks.items():
+            typst = typst.replace(token, code)
+        return typst
+
+
+def _typst_image_block(filename: str, alt: str | None, natural_width: float | None = None,
+                       raw: _RawBlocks | None = None) -> str:
+    code = _typst_image_code(filename, alt, natural_width)
+    if raw is not None:
+        return raw.add(code)
+    return f"```{{=typst}}\n{code}\n```"
 
 
 def _text(v: Any) -> str:
@@ -501,7 +590,8 @@ def add_chart_svgs(nb: nbformat.NotebookNode) -> int:
     return n
 
 
-def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike) -> str:
+def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike,
+                         raw: _RawBlocks | None = None) -> str:
     """Walk an executed notebook into pandoc Markdown for the PDF path.
 
     Markdown cells are taken as they are. Of each output: a vu chart or any
@@ -518,6 +608,10 @@ def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike
     nb : NotebookNode
     asset_dir : path-like
         Directory for the image files (the directory of the .typ file).
+    raw : _RawBlocks, optional
+        Where the renderer's own typst blocks go (the Markdown then holds tokens,
+        see :class:`_RawBlocks`); without it they are shown as ```` ```{=typst} ````
+        fences, for reading.
 
     Returns
     -------
@@ -543,7 +637,7 @@ def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike
         for out in cell.get("outputs", []):
             otype = out.get("output_type")
             if otype == "error":
-                blocks.append(f"**{error_label}:** {_md_escape(out.get('ename', ''))}: {_md_escape(out.get('evalue', ''))}")
+                blocks.append(f"**{error_label}:** {_escape.markdown(out.get('ename', ''))}: {_escape.markdown(out.get('evalue', ''))}")
                 continue
             if otype not in ("display_data", "execute_result"):
                 continue
@@ -558,7 +652,7 @@ def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike
                 if VEGALITE_MIME in data:
                     alt = data[VEGALITE_MIME].get("beskrivning")
                 alt = alt or meta.get("vu_alt") or fmt.locale()["report"]["chart"]
-                blocks.append(_typst_image_block(name, alt, _svg_width(svg)))
+                blocks.append(_typst_image_block(name, alt, _svg_width(svg), raw))
             elif "text/markdown" in data:
                 blocks.append(_text(data["text/markdown"]).strip())
             elif "image/png" in data or "image/jpeg" in data:
@@ -566,20 +660,25 @@ def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike
                 n_img += 1
                 name = f"fig-{n_img}.{'png' if mime == 'image/png' else 'jpg'}"
                 (asset_dir / name).write_bytes(base64.b64decode(_text(data[mime])))
-                blocks.append(_typst_image_block(name, meta.get("vu_alt") or fmt.locale()["report"]["chart"]))
+                blocks.append(_typst_image_block(name, meta.get("vu_alt") or fmt.locale()["report"]["chart"], None, raw))
             elif "text/html" in data:
                 blocks.append(_html_to_markdown(_text(data["text/html"])))
     return "\n\n".join(b for b in blocks if b) + "\n"
 
 
-def _md_escape(s: str) -> str:
-    return re.sub(r"([\\`*_{}\[\]<>#|$@~^])", r"\\\1", str(s))
-
-
 def _html_to_markdown(html: str) -> str:
     import pypandoc  # noqa: PLC0415
 
-    return pypandoc.convert_text(html, "markdown", format="html").strip()
+    # Markdown without raw HTML, divs or spans: PANDOC_MARKDOWN reads none of them.
+    to = "markdown-raw_html-native_divs-native_spans-raw_attribute-link_attributes"
+    return pypandoc.convert_text(html, to, format="html").strip()
+
+
+#: How pandoc reads the report's Markdown: no raw passthrough of any kind (typst,
+#: HTML, TeX), no citations ('@x' would become a typst reference that can fail),
+#: no TeX math; the renderer's own typst goes through :class:`_RawBlocks`.
+PANDOC_MARKDOWN = ("markdown-raw_attribute-raw_html-raw_tex-citations-tex_math_dollars"
+                   "-tex_math_single_backslash-implicit_figures")
 
 
 def _chart_data_html(payload: Mapping[str, Any], chart_id: str) -> str:
@@ -666,6 +765,7 @@ class Renderer:
             language_code="sv",
         )
         self._html.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
+        self._html.register_filter("markdown2html_data", _markdown2html_data)
         self._css = (TEMPLATES_DIR / HTML_TEMPLATE / "vu.css").read_text(encoding="utf-8")
         self._typ_template = TYPST_TEMPLATE.read_text(encoding="utf-8")
         self._typst = typst.Compiler(font_paths=[str(FONT_DIR)], ignore_system_fonts=True)
@@ -718,6 +818,8 @@ class Renderer:
         has_charts = self._prepare_html_outputs(nb)
         labels = fmt.locale()["report"]
         nav = m.get("navigering") or {}
+        vega_js = vega_javascript() if has_charts else ""
+        chart_js = _chart_js(_script_json(fmt.d3_format_locale()), _script_json(fmt.d3_time_format_locale()))
         vu = {
             "lang": fmt.locale().language,
             "meta": m,
@@ -732,9 +834,9 @@ class Renderer:
             "css": self._css,
             "font_css": _font_css() if self.embed_fonts else "",
             "has_charts": has_charts,
-            "vega_js": vega_javascript() if has_charts else "",
-            "format_locale_json": _script_json(fmt.d3_format_locale()),
-            "time_locale_json": _script_json(fmt.d3_time_format_locale()),
+            "vega_js": vega_js,
+            "chart_js": chart_js,
+            "csp": content_security_policy([vega_js, chart_js] if has_charts else []),
             "error_label": labels["error"],
             "draft_label": labels["draft"],
             "skip_label": labels["skip"],
@@ -789,18 +891,22 @@ class Renderer:
         import pypandoc  # noqa: PLC0415
 
         workdir = Path(workdir)
-        md = notebook_to_markdown(nb, workdir)
+        raw = _RawBlocks()
+        md = notebook_to_markdown(nb, workdir, raw)
         (workdir / "rapport.md").write_text(md, encoding="utf-8")
         body = pypandoc.convert_text(
             md,
             "typst",
-            format="markdown+raw_attribute-implicit_figures",
+            format=PANDOC_MARKDOWN,
             # A pipe table wider than --columns gets fixed relative widths from its
             # separator dashes, and amounts (no-break spaces) then overflow into the next
             # column. With a huge --columns pandoc leaves the widths to typst ("auto"),
             # which sizes each column by its content and wraps only the text columns.
-            extra_args=["--wrap=preserve", "--columns=100000"],
+            # typst_text.lua: every text prints as itself (typst shorthands such as "...",
+            # "-?" and straight quotes would otherwise change data text).
+            extra_args=["--wrap=preserve", "--columns=100000", f"--lua-filter={TYPST_TEXT_FILTER}"],
         )
+        body = raw.restore(body)
         (workdir / "vu.typ").write_text(self._typ_template, encoding="utf-8")
         head = (
             '#import "vu.typ": *\n'
@@ -815,7 +921,7 @@ class Renderer:
         m = validate_meta(meta)
         nb = copy.deepcopy(nb)
         heading = lift_title(nb)
-        with tempfile.TemporaryDirectory(prefix="vu-pdf-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"vu-pdf-{os.getpid()}-") as tmp:
             work = Path(tmp)
             main = work / "main.typ"
             main.write_text(self.typst_source(nb, work), encoding="utf-8")

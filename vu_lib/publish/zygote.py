@@ -158,7 +158,7 @@ class Zygote:
         self.log_path = Path(directory) / "zygote.log"
         code = "import sys; sys.path[:0] = [sys.argv[1]]; from vu_lib.publish.zygote import main; main(sys.argv[2:])"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in close()
-        config = {"preload": list(preload), "store": str(store) if store else None}
+        config = {"preload": list(preload), "store": str(store) if store else None, "parent": os.getpid()}
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code, str(PROJECT_ROOT), self.socket_path, json.dumps(config)],
             stdin=subprocess.PIPE, stdout=self._log, stderr=self._log, cwd=str(cwd),
@@ -199,6 +199,27 @@ class Zygote:
         self._log.close()
 
 
+def die_with_parent(parent: int | None = None) -> None:
+    """Let the kernel kill this process (SIGKILL) when its parent dies (Linux ``PR_SET_PDEATHSIG``).
+
+    So the batch's workers, zygote and kernels never outlive a ``vu run`` that is
+    killed (``kill -9`` included). ``parent``: the pid the parent should have; when
+    it is already gone (reparented before the call) the process exits at once.
+    Elsewhere a no-op (the workers' pipes and the kernels' parent polling remain).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
 def main(argv: list[str]) -> None:
     """Entry point of the zygote process: ``argv`` is the socket path and the JSON config."""
     import gc
@@ -210,6 +231,7 @@ def main(argv: list[str]) -> None:
     from vu_lib.core.io import lighten_imports
 
     sock_path, config = argv[0], json.loads(argv[1])
+    die_with_parent(config.get("parent"))
     # The kernels get the sys.path of a `python -m ipykernel_launcher` process:
     # ours without the project root we inserted and without the script entry.
     base_path = [p for p in sys.path[2:]]
@@ -311,6 +333,7 @@ def _become_kernel(req: dict, base_path: list[str]) -> None:
         for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL if sig != signal.SIGPIPE else signal.SIG_IGN)
         os.setsid()
+        die_with_parent()  # the zygote
         fd = os.open(os.devnull, os.O_RDONLY)
         os.dup2(fd, 0)
         os.close(fd)

@@ -49,26 +49,23 @@ from vu_lib.core.exceptions import InputError, Problem
 SECTIONS = ("Analys", "Åtgärder", "Prognos")
 ACTION_KEYS = {"vad": "Vad", "vem": "Vem", "senast": "Senast"}
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|$@~^=&:%\"'])")
 
 
 def escape_text(text: str) -> str:
-    """``text`` as literal Markdown: every Markdown, HTML, typst and formula character backslash-escaped.
+    """``text`` as literal Markdown: :func:`vu_lib.report.escape.markdown_paragraphs` (the one place
+    where data text is escaped for the reports).
 
-    CommonMark and pandoc both read a backslash before any ASCII punctuation as
-    that character itself, so ``<script>`` stays text in the HTML, ``#set``
-    stays text in typst and ``=1+1`` cannot start a formula. Paragraphs (blank
-    lines) are kept; the lines of a paragraph are joined with spaces.
+    Every character that could start Markdown, HTML, typst or a citation is
+    backslash-escaped, so ``<script>`` stays text in the HTML and ``#set`` stays
+    text in typst. Paragraphs (blank lines) are kept; the lines of a paragraph
+    are joined with spaces.
 
     >>> escape_text("<b>=1+1</b>")
     '\\\\<b\\\\>\\\\=1\\\\+1\\\\</b\\\\>'
     """
-    paragraphs = re.split(r"\n\s*\n", str(text).strip())
-    out = []
-    for para in paragraphs:
-        joined = " ".join(line.strip() for line in para.splitlines() if line.strip())
-        out.append(_MD_SPECIAL.sub(r"\\\1", joined))
-    return "\n\n".join(p for p in out if p)
+    from vu_lib.report.escape import markdown_paragraphs
+
+    return markdown_paragraphs(text)
 
 
 class CommentaryError(InputError):

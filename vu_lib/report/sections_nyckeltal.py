@@ -30,7 +30,8 @@ def key_figure_rows(df: pd.DataFrame) -> pd.DataFrame:
     out["rad"] = [e if e else k for e, k in zip(out["enhet_namn"], out["kluster_namn"])]
     out["avser_namn"] = out["avser"].map(_AVSER)
     out["utforare_namn"] = out["utforare"].map(_UTF).fillna(out["utforare"])
-    out["anm"] = [f"maskerat ({t})" if m else "" for m, t in zip(out["maskerad"], out["maskerad_text"])]
+    out["anm"] = [("maskerat så att ett litet tal inte kan räknas fram" if t == "sekundärt" else f"maskerat ({t})")
+                  if m else "" for m, t in zip(out["maskerad"], out["maskerad_text"])]
     return out
 
 

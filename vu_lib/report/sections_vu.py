@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from vu_lib.report import escape as _escape
 from vu_lib.report import fmt
 from vu_lib.report import narrative as nar
 from vu_lib.report.context import (
@@ -354,7 +355,7 @@ def medel(ctx: Context, vu_ids: list[str] | None = None) -> Section:
     ids = vu_ids or [ctx.vu_id]
     rep = medel_report(ctx.params, ctx.data, ctx.year, ctx.month)
     rep = rep[rep["vu"].isin(ids)].reset_index(drop=True)
-    passed = [f"{r.id} ({r.vu_namn}, senast {r.aterrapportering_senast})" for r in rep.itertuples(index=False)
+    passed = [f"{_escape.markdown(r.id)} ({_escape.markdown(r.vu_namn)}, senast {r.aterrapportering_senast})" for r in rep.itertuples(index=False)
               if r.aterrapportering_passerad]
     text = nar.medel(ctx.ytd_text, len(rep), float(rep["belopp_ack"].sum()) if len(rep) else 0.0, passed)
     heading = "## Förändring av medel utanför budgetprocessen\n\n"

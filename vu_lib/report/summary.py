@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from vu_lib.core.exceptions import VuError
+from vu_lib.report import escape as _escape
 from vu_lib.report import fmt
 from vu_lib.report import narrative as nar
 from vu_lib.report.commentary import Commentary, CommentaryError, escape_text, load_commentary
@@ -155,7 +156,7 @@ def flags(ctx: Context, vu_ids: list[str]) -> list[str]:
     rep = ctx.memo("medel_report", lambda: medel_report(P, ctx.data, y, m))
     late = rep[rep["vu"].isin(vu_ids) & rep["aterrapportering_passerad"].astype(bool)]
     for vu, g in late.groupby("vu", sort=False):
-        ids = nar.lista(g["id"].tolist())
+        ids = nar.lista([_escape.markdown(i) for i in g["id"].tolist()])  # ids are export data
         dates = nar.lista(sorted(set(g["aterrapportering_senast"].astype(str))))
         out.append(f"{g['vu_namn'].iloc[0]}: sista dag för återrapportering ({dates}) har passerat för "
                    f"{ids}, sammanlagt {nar.belopp(g['belopp_ack'].sum())}.")
@@ -356,7 +357,7 @@ def om_rapporten(ctx: Context) -> Markdown:
                    "redovisat separat eftersom dess omfattning och ersättning regleras separat årsvis.")
     lines = ["## Om rapporten", "", subject, "", GENERAL_MODEL_TEXT, "",
              f"Period: {ctx.period.label}, utfall {ctx.ytd_text}. Modellversion {ctx.modellversion}. "
-             f"Data: {ctx.data.fingerprint} ({ctx.data.source}).", "", trace_md(ctx).text]
+             f"Data: {ctx.data.fingerprint} ({_escape.markdown(ctx.data.source)}).", "", trace_md(ctx).text]
     return Markdown("\n".join(lines))
 
 

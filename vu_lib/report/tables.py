@@ -27,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 import re
 from typing import Any, Callable, Mapping
@@ -35,6 +34,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from vu_lib.report import _mimebundle, fmt
+from vu_lib.report import escape as _escape
 
 __all__ = ["Table", "TABLE_MIME", "TABLE_MIME_VERSION"]
 
@@ -68,7 +68,6 @@ def soft_hyphenate(text: str) -> str:
 #: Money units, most common first when the counts tie.
 _MONEY_UNITS = ("tkr", "mnkr", "kr")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
-_MD_ESCAPE = re.compile(r"([\\`*_{}\[\]<>()#+!|$@~^])")
 
 
 def _json_value(v: Any) -> Any:
@@ -261,7 +260,7 @@ class Table:
             cells, right-aligned numeric cells (inline style, so it also
             looks right in JupyterLab) and a ``<tfoot>`` total row.
         """
-        esc = html.escape
+        esc = _escape.html  # every cell, header, caption and note is data
         cells = self.formatted()
         num = [self.is_numeric(c) for c in self.columns]
         right = ' class="vu-num" style="text-align:right"'
@@ -301,8 +300,7 @@ class Table:
 
     @staticmethod
     def _md_cell(s: str) -> str:
-        s = s.replace("\r", " ").replace("\n", " ")
-        return _MD_ESCAPE.sub(r"\\\1", s)
+        return _escape.markdown_cell(s)
 
     def to_markdown(self) -> str:
         """A pandoc/GFM pipe table of the formatted strings.
