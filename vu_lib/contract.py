@@ -84,6 +84,9 @@ MEASURES: dict[str, dict] = {
     "fysiska_besok": {"enhet": "besök", "utforare": False, "namn": "Antal fysiska besök"},
 }
 
+#: The budget measures of ``volymer`` (a SIE budget replaces only these, see vu_lib.store).
+BUDGET_MEASURES = ("budget_timmar", "budget_belagda_dygn")
+
 UTFORARE = ("leanlink", "privat")
 MEDEL_TYPER = {
     "statsbidrag": "Statsbidrag eller liknande",

@@ -113,6 +113,9 @@ class ParsedFile:
     encoding: str = ""
     rownums: np.ndarray = field(default=None, repr=False, compare=False)
     """Row number in the file (as in problems) of each frame row."""
+    delomfang: str = ""
+    """Part of a period the file replaces besides kodtyp: ``'BUDGET'`` for a SIE file's
+    budgeted volumes (only the budget measures of ``volymer``), else ``''`` (everything)."""
 
     @property
     def period_range(self) -> str:
@@ -1013,7 +1016,7 @@ def read_file(path: str | Path, *, params: Params | None = None, today: dt.date 
         probs.add(None, None, "det gamla Excel-formatet .xls stöds inte; spara som .xlsx eller CSV (semikolon)")
         fail()
     if suffix not in CSV_SUFFIXES + XLSX_SUFFIXES:
-        probs.add(None, None, f"okänd filtyp {suffix or '(ingen filändelse)'}; använd .csv eller .xlsx")
+        probs.add(None, None, f"okänd filtyp {suffix or '(ingen filändelse)'}; använd .csv, .xlsx eller SIE (.se)")
         fail()
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
@@ -1058,7 +1061,12 @@ def read_files(paths: Iterable[str | Path], *, params: Params | None = None,
     parsed, problems = [], []
     for p in paths:
         try:
-            parsed.append(read_file(p, params=params, today=today))
+            if Path(p).suffix.lower() in (".se", ".si", ".sie"):
+                from .sie import read_sie
+
+                parsed.extend(read_sie(p, params=params, today=today))
+            else:
+                parsed.append(read_file(p, params=params, today=today))
         except InputError as e:
             problems.extend(e.problems)
     return parsed, problems

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from .contract import KINDS, FileKind
+from .contract import BUDGET_MEASURES, KINDS, FileKind
 from .exceptions import InputError, Problem, VuError
 from .params import Params, load_params
 
@@ -75,7 +75,7 @@ def scopes_of(pf: ParsedFile) -> set[tuple[str, str]]:
     if pf.kind.name == "huvudbok":
         pairs = pf.frame[["period", "kodtyp"]].drop_duplicates()
         return set(zip(pairs["period"], pairs["kodtyp"]))
-    return {(p, "") for p in pf.periods}
+    return {(p, getattr(pf, "delomfang", "")) for p in pf.periods}
 
 
 def _scope_label(kind: str, scopes: Iterable[tuple[str, str]]) -> str:
@@ -118,10 +118,13 @@ class LoadResult:
     replaced: list[tuple[str, str]] = field(default_factory=list)
     unchanged: bool = False
     load_id: int | None = None
+    budget: bool = False
+    """The budgeted volumes of a SIE file (replace only the budget measures)."""
 
     def summary(self) -> str:
         """One Swedish line for the user."""
-        head = f"{self.path.name}: {self.kind.name}, {_rows_text(self.rows)}, perioder {format_periods(self.periods)}"
+        what = f"{self.kind.name} (budget)" if self.budget else self.kind.name
+        head = f"{self.path.name}: {what}, {_rows_text(self.rows)}, perioder {format_periods(self.periods)}"
         if self.unchanged:
             return f"{head}: oförändrad \u2013 redan inläst"
         if self.replaced:
@@ -169,6 +172,18 @@ def _overlaps(parsed: list[ParsedFile]) -> list[Problem]:
             problems.append(Problem(str(pf.path), None, None,
                                     f"innehåller samma {pf.kind.name}-perioder som {other} "
                                     f"({_scope_label(pf.kind.name, scopes)}); läs in en fil per period och typ"))
+    # A SIE budget (volymer, delomfang BUDGET) and a volymer file with budget measures for the same month.
+    budget_files = [pf for pf in parsed if pf.kind.name == "volymer" and getattr(pf, "delomfang", "")]
+    for pf in parsed:
+        if pf.kind.name != "volymer" or getattr(pf, "delomfang", "") or not budget_files:
+            continue
+        own = set(pf.frame.loc[pf.frame["matt"].isin(BUDGET_MEASURES), "period"])
+        for other in budget_files:
+            both = sorted(own & set(other.periods))
+            if both:
+                problems.append(Problem(str(pf.path), None, None,
+                                        f"har budgetmått för {format_periods(both)}, som också budgeteras i "
+                                        f"{other.path}; lämna budgeten i en av filerna"))
     ids: dict[str, tuple[ParsedFile, int]] = {}
     for pf in parsed:
         if pf.kind.name != "medel":
@@ -313,8 +328,14 @@ def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State
             if kind == "huvudbok":
                 con.execute("DELETE FROM huvudbok AS t USING _omfang AS s "
                             "WHERE t.period = s.period AND t.kodtyp = s.kodtyp")
+            elif getattr(pf, "delomfang", "") == "BUDGET":  # a SIE budget: only the budget measures
+                con.execute(f"DELETE FROM {kind} WHERE period IN (SELECT period FROM _omfang) "
+                            f"AND matt IN ({', '.join(repr(m) for m in BUDGET_MEASURES)})")
             else:
                 con.execute(f"DELETE FROM {kind} WHERE period IN (SELECT period FROM _omfang)")
+                # the whole month is replaced, a budget loaded separately for it included
+                con.execute("DELETE FROM omfang WHERE typ = ? AND kodtyp <> '' "
+                            "AND period IN (SELECT period FROM _omfang)", [kind])
             con.execute("DELETE FROM omfang AS o USING _omfang AS s "
                         "WHERE o.typ = ? AND o.period = s.period AND o.kodtyp = s.kodtyp", [kind])
             cols = [c.name for c in pf.kind.columns]
@@ -392,7 +413,8 @@ def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params:
             _remember(store_path, _compute_fingerprint(store_path))
     results, k = [], 0
     for i, pf in enumerate(parsed):
-        base = dict(path=pf.path, kind=pf.kind, rows=pf.rows, periods=list(pf.periods))
+        base = dict(path=pf.path, kind=pf.kind, rows=pf.rows, periods=list(pf.periods),
+                    budget=bool(getattr(pf, "delomfang", "")))
         if done[i] is not None:
             results.append(LoadResult(**base, unchanged=True, load_id=done[i]))
         else:
