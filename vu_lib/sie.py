@@ -309,12 +309,13 @@ def parse(text: str, probs: _Probs) -> SieContent:
         if s == "{":
             if open_ver is None or in_block:
                 probs.add(no, None, "{ utan föregående #VER")
+                open_ver = (no, "?", None)
             in_block = True
             continue
         if s == "}":
             if not in_block or open_ver is None:
                 probs.add(no, None, "} utan motsvarande {")
-            else:
+            elif open_ver[1] != "?":
                 if ver_sum != 0:
                     probs.add(open_ver[0], "#VER", f"verifikationen {open_ver[1]} balanserar inte: "
                                                    f"summan av raderna är {_sv(ver_sum)} (ska vara 0)")
@@ -326,7 +327,9 @@ def parse(text: str, probs: _Probs) -> SieContent:
         try:
             toks = tokenize(s)
         except _Syntax as e:
-            probs.add(no, s.split()[0], e.message)
+            probs.add(no, s.split()[0].upper(), e.message)
+            if s.split()[0].upper() == "#VER":  # its block follows: read it without a second error
+                open_ver, in_block, ver_sum = (no, "?", None), False, Decimal(0)
             continue
         label, fields = toks[0].upper(), toks[1:]
         if open_ver is not None and not in_block:

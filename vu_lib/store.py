@@ -315,9 +315,12 @@ def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State
     now = dt.datetime.now().replace(microsecond=0)
     next_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM laddningar").fetchall()[0][0]
     out = {}
-    for i, pf in enumerate(todo):
+    # A SIE budget (replaces only the budget measures) goes after the whole-month files of the call.
+    order = sorted(range(len(todo)), key=lambda i: bool(getattr(todo[i], "delomfang", "")))
+    for n, i in enumerate(order):
+        pf = todo[i]
         kind = pf.kind.name
-        load_id = next_id + i
+        load_id = next_id + n
         scopes = sorted(scopes_of(pf))
         replaced = [s for s in scopes if (kind, *s) in state.owners]
         scope_df = pd.DataFrame({"period": pd.Series([s[0] for s in scopes], dtype=object),
