@@ -32,10 +32,10 @@ import pytest
 
 from conftest import FIXTURES, TODAY, file_sha256
 from vu_lib import cli
-from vu_lib.data import load_dataset
-from vu_lib.exceptions import InputError, ParamsError
-from vu_lib.sie import load_mapping, tokenize
-from vu_lib.store import ingest_files, validate_files
+from vu_lib.data.dataset import load_dataset
+from vu_lib.core.exceptions import InputError, ParamsError
+from vu_lib.data.sie import load_mapping, tokenize
+from vu_lib.data.store import ingest_files, validate_files
 
 SIE = FIXTURES / "sie"
 
@@ -101,11 +101,11 @@ def test_sie_store_and_csv_store_give_the_same_ledger_rows(two_stores):
 
 
 def _frames(params, store):
-    from vu_lib.forecast import forecast_all
-    from vu_lib.nyckeltal import nyckeltal_all
-    from vu_lib.results import results
-    from vu_lib.transfers import reconcile_transfers
-    from vu_lib.variance import variance_all
+    from vu_lib.model.forecast import forecast_all
+    from vu_lib.model.nyckeltal import nyckeltal_all
+    from vu_lib.model.results import results
+    from vu_lib.model.transfers import reconcile_transfers
+    from vu_lib.model.variance import variance_all
 
     ds = load_dataset(store, params=params)
     return {
@@ -217,7 +217,7 @@ def test_object_table_in_the_mapping_and_utf8_format(tmp_path, write_export, par
         encoding="utf-8")
     text = SIE3.replace("#FORMAT PC8", "#FORMAT UTF8").replace('"411110"', '"HT-SKÄ"')
     path = write_export("utf8.se", text.encode("utf-8"))
-    from vu_lib.params import load_params
+    from vu_lib.core.params import load_params
 
     p2 = load_params(root)
     ledger, = validate_files([path], params=p2, today=TODAY)
