@@ -134,7 +134,7 @@ class LoadResult:
 
 # --------------------------------------------------------------------------- validation
 def validate_files(paths: Iterable[str | Path], *, params: Params | None = None,
-                   today: dt.date | None = None) -> list[ParsedFile]:
+                   today: dt.date | None = None, profil: str | None = None) -> list[ParsedFile]:
     """Read and validate files without touching any store.
 
     Besides each file's own checks, files of one call may not overlap: the
@@ -152,7 +152,7 @@ def validate_files(paths: Iterable[str | Path], *, params: Params | None = None,
     if not paths:
         raise InputError([Problem("(inga filer)", None, None, "inga filer angivna")])
     params = params if params is not None else load_params()
-    parsed, problems = read_files(paths, params=params, today=today)
+    parsed, problems = read_files(paths, params=params, today=today, profil=profil)
     problems.extend(_overlaps(parsed))
     if problems:
         raise InputError(problems)
@@ -368,7 +368,7 @@ def _store_lock(store_path: Path) -> Iterator[None]:
 
 
 def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params: Params | None = None,
-                 today: dt.date | None = None) -> list[LoadResult]:
+                 today: dt.date | None = None, profil: str | None = None) -> list[LoadResult]:
     """Validate files and load them into the store, all or nothing.
 
     Parameters
@@ -393,7 +393,7 @@ def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params:
     VuError
         The store is busy or not a vu store.
     """
-    parsed = validate_files(paths, params=params, today=today)
+    parsed = validate_files(paths, params=params, today=today, profil=profil)
     store_path = Path(store_path)
     store_path.parent.mkdir(parents=True, exist_ok=True)
     with _store_lock(store_path):
