@@ -283,16 +283,18 @@ def read_with_profile(path: str | Path, name: str, profile: Profile, *, params: 
         order = np.argsort(rownums, kind="stable")
         cols = {c: v[order] for c, v in cols.items()}
         rownums = rownums[order]
-    if probs:
-        fail()
     names = [c.name for c in kind.columns]
     m = len(rownums)
     body = pd.DataFrame({j: cols.get(c, np.full(m, "", dtype=object)) for j, c in enumerate(names)})
     checked = _Problems(str(path))
     frame = _validate(_Raw(names, body, rownums, raw.encoding), names, kind, params, today, checked)
-    if checked:
-        raise InputError([Problem(p.file, p.row, source.get(p.column, p.column) if p.column else None, p.message)
-                          for p in checked.listing()])
+    if checked or probs:
+        # a cell already refused while mapping is not reported a second time by the contract's checks
+        seen = {(p.row, p.column) for p in probs.items}
+        mapped = [Problem(p.file, p.row, source.get(p.column, p.column) if p.column else None, p.message)
+                  for p in checked.listing()]
+        probs.items.extend(p for p in mapped if (p.row, p.column) not in seen)
+        fail()
     periods = sorted(pd.unique(frame["period"]).tolist())
     return ParsedFile(path=path, kind=kind, frame=frame, rows=len(frame), sha256=hashlib.sha256(data).hexdigest(),
                       periods=periods, encoding=f"profil {name}/{raw.encoding}", rownums=rownums)
