@@ -86,7 +86,7 @@ def test_cli_ingest_with_profile_and_validate_by_detection(tmp_path, capsys):
 
 
 def test_a_file_matching_no_profile(tmp_path, params, write_export):
-    path = write_export("okand.csv", "Månad;Enhet;Summa\n2026 01;411110;100\n")
+    path = write_export("okand.csv", "Månad;Ansvarskod;Summa\n2026 01;411110;100\n")
     store = tmp_path / "vu.duckdb"
     ingest_files([UTFALL], store, params=params, today=TODAY)
     before = file_sha256(store)

@@ -185,7 +185,8 @@ def read_header(path: Path) -> list[str] | None:
 
 def detect(path: Path, params: Params) -> tuple[str, Profile] | None:
     """The one profile matching the file's header; None when none does and the header looks
-    like the contract's (two or more of a kind's column names: its own checks then explain).
+    like the contract's (a contract column name, or fewer than two ``;``-separated names: the
+    contract's own checks then explain what is wrong).
 
     Raises
     ------
@@ -202,9 +203,10 @@ def detect(path: Path, params: Params) -> tuple[str, Profile] | None:
         return hits[0]
     shown = ";".join(header)
     if not hits:
-        for kind in KINDS.values():
-            if len(names & {c.name for c in kind.columns}) >= 2:
-                return None  # the contract's layout (its own checks explain any mistake)
+        contract = {c.name for k in KINDS.values() for c in k.columns}
+        if len(names) < 2 or names & contract:
+            # empty, another separator, or the contract's layout: its own checks explain the mistake
+            return None
         known = ", ".join(profiles) or "inga"
         raise InputError([Problem(str(path), 1, None,
                                   f'rubrikraden "{shown}" passar varken datakontraktet eller någon importprofil '

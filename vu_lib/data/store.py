@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -358,13 +357,10 @@ def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State
 @contextlib.contextmanager
 def _store_lock(store_path: Path) -> Iterator[None]:
     """Serialise writers of one store (a second ``vu ingest`` waits)."""
-    lock = store_path.parent / f".{store_path.name}.lock"
-    with open(lock, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    from vu_lib.core.io import file_lock
+
+    with file_lock(store_path.parent / f".{store_path.name}.lock"):
+        yield
 
 
 def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params: Params | None = None,
