@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from vu_lib.core.io import make_console_safe
+
+    make_console_safe()  # a Windows code page lacks U+2212: print "-" rather than crash
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "store", "") is None:

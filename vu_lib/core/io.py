@@ -19,3 +19,53 @@ def file_lock(path: str | Path) -> Iterator[None]:
 
     with FileLock(str(path)):
         yield
+
+
+# --------------------------------------------------------------------------- console
+#: Stand-ins for characters a Windows code page (cp1252, cp850, cp437) may lack.
+_CONSOLE_FALLBACK = {
+    "\u2212": "-",   # true minus sign
+    "\u2013": "-", "\u2014": "-",
+    "\u202f": " ", "\u00a0": " ", "\u2009": " ",
+    "\u2026": "...", "\u00d7": "x", "\u2264": "<=", "\u2265": ">=", "\u2192": "->",
+    "\u201d": '"', "\u201c": '"', "\u2019": "'",
+}
+_HANDLER = "vu_konsol"
+
+
+def _console_errors(err: UnicodeEncodeError):
+    text = err.object[err.start:err.end]
+    out = []
+    for ch in text:
+        sub = _CONSOLE_FALLBACK.get(ch, "?")
+        try:
+            sub.encode(err.encoding)
+        except (UnicodeEncodeError, LookupError):
+            sub = "?"
+        out.append(sub)
+    return "".join(out), err.end
+
+
+def make_console_safe(*streams) -> None:
+    """Let text streams print any text: characters their encoding lacks get a stand-in.
+
+    On a Windows console redirected to a file or pipe, Python writes in the
+    ANSI code page (cp1252), which has å, ä, ö but not the true minus sign
+    U+2212 or the narrow no-break space: those become ``-`` and a space instead
+    of an ``UnicodeEncodeError``. Streams that encode UTF-8 are left alone.
+    """
+    import codecs
+    import sys
+
+    try:
+        codecs.lookup_error(_HANDLER)
+    except LookupError:
+        codecs.register_error(_HANDLER, _console_errors)
+    for stream in streams or (sys.stdout, sys.stderr):
+        enc = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if not enc or enc in ("utf-8", "utf8", "utf-8-sig") or not hasattr(stream, "reconfigure"):
+            continue
+        try:
+            stream.reconfigure(errors=_HANDLER)
+        except (ValueError, OSError):  # a closed or detached stream
+            pass
