@@ -152,3 +152,18 @@ def test_profiles_are_validated(tmp_path, text, expected):
     with pytest.raises(ParamsError) as e:
         load_profiles(load_params(root))
     assert expected in str(e.value) and "trasig.yaml" in str(e.value)
+
+
+def test_detection_reads_the_header_of_a_long_utf8_file(params, write_export):
+    # 70 000 rows: the header must not be decoded from a slice that cuts a character in two
+    head, *rows = UTFALL.read_text(encoding="utf-8").splitlines()
+    body = "\n".join(rows[:1] * 1) + "\n" + "2026 01;411110 Hemtjänst Skäggetorp;Hemtjänst;4010 Förbrukning;1,00\n" * 3
+    text = head + "\n" + body
+    if len(text.encode()) % 2 == 0:  # make byte 65 536 fall inside an "ä" (2 bytes in UTF-8)
+        text += "x"
+    path = write_export("lang.csv", text + "ä" * 70000 + "\n")
+    assert path.read_bytes()[65535:65537] == "ä".encode()
+    from vu_lib.data.profiles import detect
+
+    name, _ = detect(path, params)
+    assert name == "beslutsstod_utfall"

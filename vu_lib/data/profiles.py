@@ -173,7 +173,8 @@ def read_header(path: Path) -> list[str] | None:
     from vu_lib.data.readers import _decode, _Problems
 
     try:
-        data = path.read_bytes()[:65536]
+        with open(path, "rb") as fh:
+            data = fh.readline(1 << 20)  # the header line only: a cut multi-byte character would mislead _decode
     except OSError:
         return None
     decoded = _decode(data, _Problems(str(path)))
