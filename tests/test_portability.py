@@ -196,3 +196,12 @@ def test_real_notebook_end_to_end_without_fork_and_fcntl(tmp_path):
     # ersättning 3 × 2 133 333,33 + 400 000 = 6 799 999,99 − kostnad 4 762 760,75 = 2 037 239,24 ≈ +2 037 tkr.
     assert "+688\u00a0tkr" in page
     assert "+2\u00a0037\u00a0tkr" in page
+
+
+def test_pid_alive_probes_without_signalling():
+    from vu_lib.core.io import pid_alive
+
+    assert pid_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not pid_alive(child.pid)

@@ -69,3 +69,36 @@ def make_console_safe(*streams) -> None:
             stream.reconfigure(errors=_HANDLER)
         except (ValueError, OSError):  # a closed or detached stream
             pass
+
+
+# --------------------------------------------------------------------------- processes
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (never signals it).
+
+    ``os.kill(pid, 0)`` is the POSIX idiom, but on Windows signal 0 is
+    ``CTRL_C_EVENT``: it would interrupt the process group instead of probing it.
+    There the process is opened and its exit code asked for.
+    """
+    import os
+
+    if os.name == "nt":  # pragma: no cover - Windows
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        handle = kernel32.OpenProcess(0x1000, False, int(pid))  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() == 5  # ERROR_ACCESS_DENIED: it exists
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
