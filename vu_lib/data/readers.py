@@ -1049,13 +1049,10 @@ def read_file(path: str | Path, *, params: Params | None = None, today: dt.date 
 
 
 def read_files(paths: Iterable[str | Path], *, params: Params | None = None,
-               today: dt.date | None = None, profil: str | None = None) -> tuple[list[ParsedFile], list[Problem]]:
+               today: dt.date | None = None) -> tuple[list[ParsedFile], list[Problem]]:
     """Read several files, collecting the problems of all of them.
 
-    SIE files (``.se``, ``.si``, ``.sie``) go through :mod:`vu_lib.data.sie`. A CSV
-    file goes through the import profile ``profil`` when given, else through the
-    one profile in ``params/import/`` matching its header when the header is not
-    the contract's (:mod:`vu_lib.data.profiles`).
+    (SIE files and import profiles: :func:`vu_lib.data.intake.read_any`.)
 
     Returns
     -------
@@ -1066,23 +1063,7 @@ def read_files(paths: Iterable[str | Path], *, params: Params | None = None,
     parsed, problems = [], []
     for p in paths:
         try:
-            if Path(p).suffix.lower() in (".se", ".si", ".sie"):
-                from vu_lib.data.sie import read_sie
-
-                parsed.extend(read_sie(p, params=params, today=today))
-            elif Path(p).suffix.lower() in CSV_SUFFIXES and Path(p).is_file():
-                from vu_lib.data import profiles
-
-                if profil is not None:
-                    found = (profil, profiles.load_profile(profil, params))
-                else:
-                    found = profiles.detect(Path(p), params)
-                if found is None:
-                    parsed.append(read_file(p, params=params, today=today))
-                else:
-                    parsed.append(profiles.read_with_profile(p, *found, params=params, today=today))
-            else:
-                parsed.append(read_file(p, params=params, today=today))
+            parsed.append(read_file(p, params=params, today=today))
         except InputError as e:
             problems.extend(e.problems)
     return parsed, problems

@@ -52,7 +52,6 @@ from vu_lib.core.exceptions import InputError, ParamsError, Problem
 from vu_lib.core.params import Params, _explain, _read_yaml, load_params, params_dir
 from vu_lib.data.contract import KINDS
 
-SIE_SUFFIXES = (".se", ".si", ".sie")
 MAPPING_FILE = "sie.yaml"
 
 

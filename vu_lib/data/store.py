@@ -145,13 +145,13 @@ def validate_files(paths: Iterable[str | Path], *, params: Params | None = None,
     InputError
         With the problems of all files.
     """
-    from vu_lib.data.readers import read_files
+    from vu_lib.data.intake import read_any
 
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError([Problem("(inga filer)", None, None, "inga filer angivna")])
     params = params if params is not None else load_params()
-    parsed, problems = read_files(paths, params=params, today=today, profil=profil)
+    parsed, problems = read_any(paths, params=params, today=today, profil=profil)
     problems.extend(_overlaps(parsed))
     if problems:
         raise InputError(problems)
