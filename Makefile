@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # UV=uv installs with uv (https://pypi.org/project/uv/) instead of pip: about 5 s instead of 90 s.
 UV ?=
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml jupyter-config/jupyter_server_config.d/vu.json
 ifeq ($(strip $(UV)),)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -21,6 +21,8 @@ else
 	test -x $(BIN)/python || $(UV) venv --seed --python $(PYTHON) $(VENV)
 	$(UV) pip install --quiet --python $(BIN)/python -e '.[lab,test]'
 endif
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	cp jupyter-config/jupyter_server_config.d/vu.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -37,15 +39,15 @@ chromium:
 
 test: setup chromium
 	$(BIN)/python -m pytest -n 2 tests
-	$(BIN)/python -m pytest --nbval notebooks --sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+	$(BIN)/python -m pytest --nbval tests/notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-# Re-execute the notebooks with their default parameters and store the outputs
-# that the nbval regression test compares against. Run on purpose, review the diff.
+# Execute notebooks/*.ipynb with their default parameters and store the outputs in
+# tests/notebooks/, the baselines nbval compares against. Run on purpose, review the diff.
 refresh-notebooks: setup
-	$(BIN)/python -m vu_lib.notebooks_refresh notebooks/*.ipynb
+	$(BIN)/python -m vu_lib.publish.notebooks refresh
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/vu lab
 
 bench: setup
 	$(BIN)/python benchmarks/bench_model.py

@@ -168,8 +168,12 @@ def test_outputs_are_deterministic_and_free_of_the_code_version(vb):
     """Dict outputs (table and chart JSON) are compared by nbval without sanitizing: no code version in them."""
     from vu_lib.model.trace import code_version
 
+    def data_of(p):  # a chart returns (data, metadata)
+        b = p._repr_mimebundle_()
+        return b[0] if isinstance(b, tuple) else b
+
     def bundles(fn):  # SVG clip-path ids count up within a process (sanitized by nbval_sanitize.cfg)
-        return [{k: v for k, v in p._repr_mimebundle_().items() if k != "image/svg+xml"} for p in parts(fn(vb))]
+        return [{k: v for k, v in data_of(p).items() if k != "image/svg+xml"} for p in parts(fn(vb))]
 
     for fn in (report.ersattningsbrygga, report.resultat, report.nyckeltal):
         a, b = bundles(fn), bundles(fn)

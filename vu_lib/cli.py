@@ -101,6 +101,21 @@ def _cmd_budget(args) -> int:
     return cli_budget(args)
 
 
+def _cmd_lab(args) -> int:
+    """JupyterLab on notebooks/, saving vu's report notebooks without outputs (the tree stays clean)."""
+    import subprocess
+
+    from vu_lib.publish.notebooks import NOTEBOOKS_DIR
+
+    cmd = [sys.executable, "-m", "jupyterlab",
+           "--ContentsManager.pre_save_hook=vu_lib.publish.notebooks.strip_on_save",
+           f"--ServerApp.root_dir={NOTEBOOKS_DIR}", *args.jupyter_args]
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vu",
@@ -152,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("budget", parents=[common], help="budgetförslag för ett år")
     p.add_argument("year", type=int, metavar="ÅR")
     p.set_defaults(func=_cmd_budget)
+
+    p = sub.add_parser("lab", help="öppna rapport-notebooks i JupyterLab (sparas utan utdata)")
+    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, metavar="...", help="fler argument till jupyter lab")
+    p.set_defaults(func=_cmd_lab)
     return parser
 
 

@@ -4,7 +4,8 @@ On Linux the batch forks each kernel from a zygote (:mod:`vu_lib.publish.zygote`
 Windows has no ``fork`` and macOS system frameworks are not fork-safe, so
 there each worker keeps one *spare* kernel: a fresh interpreter (spawned like
 any kernel, through ``jupyter_client.launcher.launch_kernel``) that imports
-the batch's preload modules (and, when asked, loads the store's Dataset)
+the batch's preload modules (and, when asked, warms the model over the store,
+as the zygote does)
 before it starts ipykernel. When papermill asks the worker's kernel manager
 for a kernel, the provisioner (:mod:`vu_lib.publish.kernels`) adopts the
 spare, giving the kernel manager the spare's connection info, and starts the
@@ -22,7 +23,7 @@ Environment (set by :class:`vu_lib.publish.execute.WorkerPool`):
 ``VU_BATCH_PRELOAD``
     Comma-separated modules a spare imports before it starts ipykernel.
 ``VU_BATCH_PRELOAD_STORE``
-    A store whose Dataset (and all-period tables) a spare loads first.
+    A store whose model (``open_model(...).warm()``) a spare warms first.
 """
 from __future__ import annotations
 
@@ -44,10 +45,8 @@ for _m in filter(None, os.environ.get("VU_BATCH_PRELOAD", "").split(",")):
 if os.environ.get("VU_BATCH_PRELOAD_STORE"):
     try:
         from vu_lib.core.params import load_params
-        from vu_lib.data.dataset import load_dataset
-        from vu_lib.model.results import warm_up
-        _p = load_params()
-        warm_up(_p, load_dataset(os.environ["VU_BATCH_PRELOAD_STORE"], params=_p))
+        from vu_lib.model.model import open_model
+        open_model(os.environ["VU_BATCH_PRELOAD_STORE"], params=load_params()).warm()
     except BaseException as _e:
         print(f"preload data: {type(_e).__name__}: {_e}", file=sys.stderr, flush=True)
 if sys.modules.get("rfc3987_syntax", 0) is None:

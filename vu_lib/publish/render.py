@@ -66,6 +66,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from vu_lib.report import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.charts)
+from vu_lib.core.io import atomic_write_bytes
 from vu_lib.report import fmt
 
 import nbformat  # noqa: E402  (after charts on purpose)
@@ -116,11 +117,6 @@ HTML_PRIORITY = [
 ]
 
 # The fonts embedded in the HTML page (data URLs): weight, style, file.
-_HTML_FONT_FACES = (
-    (400, "normal", "SourceSansPro-Regular.ttf"),
-    (400, "italic", "SourceSansPro-It.ttf"),
-    (700, "normal", "SourceSansPro-Bold.ttf"),
-)
 
 
 # --------------------------------------------------------------------------- meta
@@ -207,22 +203,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
         The target path.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_bytes(target, data.encode("utf-8") if isinstance(data, str) else data)
     return target
 
 
@@ -288,17 +269,7 @@ def vega_javascript(vl_version: str | None = None) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _font_css() -> str:
-    faces = []
-    for weight, style, name in _HTML_FONT_FACES:
-        path = FONT_DIR / name
-        if not path.exists():
-            continue
-        b64 = base64.b64encode(path.read_bytes()).decode("ascii")
-        faces.append(
-            "@font-face{font-family:\"Source Sans Pro\";font-style:%s;font-weight:%d;font-display:block;"
-            "src:url(data:font/ttf;base64,%s) format(\"truetype\");}" % (style, weight, b64)
-        )
-    return "\n".join(faces)
+    return _charts.font_face_css()
 
 
 def _script_json(obj: Any) -> str:
@@ -349,6 +320,26 @@ def _text(v: Any) -> str:
     return "".join(v) if isinstance(v, list) else str(v)
 
 
+def add_chart_svgs(nb: nbformat.NotebookNode) -> int:
+    """Give every chart output of ``nb`` its SVG (``image/svg+xml``), in place; return how many.
+
+    Kernels emit a chart as its Vega-Lite spec only (:meth:`vu_lib.report.charts.Chart._repr_mimebundle_`);
+    the picture for the PDF and for the HTML page without JavaScript is drawn here, in the
+    renderer's long-lived process where vl-convert's engine is already running. An output that
+    already has an SVG (a notebook executed by an older version) keeps it.
+    """
+    n = 0
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            data = out.get("data")
+            if not data or VEGALITE_MIME not in data or "image/svg+xml" in data:
+                continue
+            payload = data[VEGALITE_MIME]
+            data["image/svg+xml"] = _charts.svg_from_spec(payload["spec"], payload.get("beskrivning", ""))
+            n += 1
+    return n
+
+
 def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike) -> str:
     """Walk an executed notebook into pandoc Markdown for the PDF path.
 
@@ -371,6 +362,8 @@ def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike
     -------
     str
     """
+    nb = copy.deepcopy(nb)
+    add_chart_svgs(nb)  # charts arrive as specs; draw them here
     asset_dir = Path(asset_dir)
     blocks: list[str] = []
     n_img = 0
@@ -530,6 +523,7 @@ class Renderer:
         """The report page as a string (see :meth:`render_html`)."""
         m = validate_meta(meta)
         nb = copy.deepcopy(nb)
+        add_chart_svgs(nb)
         has_charts = self._prepare_html_outputs(nb)
         labels = fmt.locale()["report"]
         vu = {

@@ -41,6 +41,7 @@ Leaves: displayable objects (Markdown, :class:`~vu_lib.report.tables.Table`,
 from __future__ import annotations
 
 _EXPORTS = {
+    'husstil': 'charts',
     'budget_forandringar': 'sections_budget',
     'budget_kalender': 'sections_budget',
     'budget_per_vu': 'sections_budget',
