@@ -116,6 +116,40 @@ def _cmd_lab(args) -> int:
         return 0
 
 
+def _cmd_kolada(args) -> int:
+    """``vu kolada fetch|load|kpi|grupper``: the national comparison (vu_lib.data.kolada)."""
+    from vu_lib.data import kolada as K
+
+    kp = K.load_kolada_params()
+    if args.kolada_cmd == "load":
+        print(K.load_snapshot(Path(args.file), Path(args.store)).summary())
+        return 0
+    client = K.KoladaClient.from_params(kp, base_url=args.bas_url)
+    if args.kolada_cmd == "fetch":
+        years = sorted(set(args.year)) if args.year else K.default_years(kp)
+        path, load = K.update(kp, client, years, Path(args.store), Path(args.dir) if args.dir else None)
+        print(f"Ögonblicksbild sparad: {path} ({len(kp.kpi_ids)} KPI, åren {years[0]}\u2013{years[-1]})")
+        if load is None:
+            print(f"Lagret {args.store} har inga inlästa exportfiler än; läs in ögonblicksbilden efter "
+                  f"vu ingest med: vu kolada load {path}")
+        else:
+            print(load.summary())
+        print(K.KALLA)
+        return 0
+    if args.kolada_cmd == "kpi":
+        hits = client.kpi_search(args.search)
+        for k in hits:
+            kon = "kön" if k.get("is_divided_by_gender") else "   "
+            print(f"{k.get('id', ''):<8} {kon} {k.get('title', '')}")
+        print(f"{len(hits)} KPI i Kolada med \u201d{args.search}\u201d i titeln. {K.KALLA}")
+        return 0
+    hits = client.group_search(args.search)
+    for g in hits:
+        print(f"{g.get('id', ''):<10} {g.get('title', '')} ({len(g.get('members') or [])} kommuner)")
+    print(f"{len(hits)} kommungrupper i Kolada med \u201d{args.search}\u201d i namnet. {K.KALLA}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vu",
@@ -171,6 +205,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lab", help="öppna rapport-notebooks i JupyterLab (sparas utan utdata)")
     p.add_argument("jupyter_args", nargs=argparse.REMAINDER, metavar="...", help="fler argument till jupyter lab")
     p.set_defaults(func=_cmd_lab)
+
+    p = sub.add_parser("kolada", help="jämförelse med Kolada: hämta ögonblicksbild, sök KPI och kommungrupper")
+    ksub = p.add_subparsers(dest="kolada_cmd", required=True, metavar="DELKOMMANDO")
+    k = ksub.add_parser("fetch", help="hämta det som params/kolada.yaml anger och läs in det i lagret")
+    k.add_argument("--year", type=int, nargs="+", metavar="ÅR", help="år (standard: de senaste antal_ar hela åren)")
+    k.add_argument("--dir", default=None, help="katalog för ögonblicksbilder (standard: data/kolada)")
+    kolada_common = [k]
+    k = ksub.add_parser("load", help="läs in en sparad ögonblicksbild i lagret")
+    k.add_argument("file", metavar="FIL")
+    kolada_common.append(k)
+    k = ksub.add_parser("kpi", help="sök KPI i Koladas metadata (titel)")
+    k.add_argument("search", metavar="SÖKORD")
+    kolada_common.append(k)
+    k = ksub.add_parser("grupper", help="sök kommungrupper i Kolada (t.ex. liknande kommuner)")
+    k.add_argument("search", metavar="SÖKORD")
+    kolada_common.append(k)
+    for k in kolada_common:
+        k.add_argument("--store", default=None, help="DuckDB-fil (standard: $VU_STORE eller data/vu.duckdb)")
+        k.add_argument("--bas-url", default=None, help="Koladas API-adress (standard: klient.bas_url i params/kolada.yaml)")
+    p.set_defaults(func=_cmd_kolada)
     return parser
 
 

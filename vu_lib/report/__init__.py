@@ -42,6 +42,8 @@ from __future__ import annotations
 
 _EXPORTS = {
     'husstil': 'charts',
+    'kolada': 'sections_kolada',
+    'oversikt_kolada': 'sections_kolada',
     'budget_forandringar': 'sections_budget',
     'budget_kalender': 'sections_budget',
     'budget_per_vu': 'sections_budget',

@@ -42,7 +42,11 @@ def _kf_format(units: Iterable[str]) -> str:
 
 def _kf_table(ctx: Context, n, rows: pd.DataFrame, vu_name: str):
     """The table of key figure ``n`` for one VU, without the columns that are empty for it."""
+    from vu_lib.report.kon import NOTE, gender_columns
+
     t = key_figure_rows(rows)
+    f = _kf_format(t["enhet_matt"])
+    t, kon_headers = gender_columns(t, f)  # women and men next to the total (issue 11)
     headers = {"rad": "Kluster / enhet", "del_namn": "Mått", "utforare_namn": "Utförare", "avser_namn": "Avser",
                "enhet_matt": "Enhet", "varde": "Värde", "jamforelse": "Jämförelse", "avvikelse": "Avvikelse", "anm": "Anm."}
     if not t["utforare"].astype(bool).any():
@@ -54,9 +58,11 @@ def _kf_table(ctx: Context, n, rows: pd.DataFrame, vu_name: str):
         headers.pop("anm")
     if t["del_namn"].nunique() == 1:
         headers.pop("del_namn")
-    f = _kf_format(t["enhet_matt"])
     jam = sorted({j for j in t["jamforelse_typ"] if j})
     note = f"Jämförelse: {', '.join(jam)}." if jam and "jamforelse" in headers else None
+    if kon_headers:
+        headers = {k: v for h, l in headers.items() for k, v in ((h, l), *(kon_headers.items() if h == "varde" else ()))}
+        note = f"{note} {NOTE}" if note else NOTE
     return make_table(t, {"varde": f, "jamforelse": f, "avvikelse": "+" + f}, headers,
                       caption=f"{n.namn}, {vu_name}, {ctx.ytd_text}", name=n.namn[:31], note=note)
 
@@ -116,7 +122,7 @@ def nyckeltal(ctx: Context) -> Section:
         [f"{r.namn.lower()} ({r.intervall_namn.lower()})" for r in not_due.itertuples(index=False)],
         [f"{r.namn.lower()} ({r.status})" for r in not_followed.itertuples(index=False)],
     ))]
-    values = nk(P, ctx.data, ctx.year, ctx.month, vu=vu.id)
+    values = nk(P, ctx.data, ctx.year, ctx.month, vu=vu.id, kon=True)
     for i in due_ids:
         n = catalogue[i]
         parts.append(Markdown(nar.nyckeltal_beskrivning(n.namn, n.definition, INTERVAL_LABELS[n.intervall],
