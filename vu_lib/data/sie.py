@@ -580,14 +580,15 @@ def read_sie(path: str | Path, *, params: Params | None = None, today: dt.date |
     if ledger:
         kind = KINDS["huvudbok"]
         keys = sorted(ledger)
-        rows = [[p, k, code, konto, f"SIE {rectype} ({ledger[key][2]} st)",
-                 _contract_number(ledger[key][1]), ""] for key in keys for p, k, code, konto in [key]]
+        rows = [{"period": p, "kodtyp": k, "kod": code, "konto": konto,
+                 "verifikation": f"SIE {rectype} ({ledger[key][2]} st)", "belopp": _contract_number(ledger[key][1])}
+                for key in keys for p, k, code, konto in [key]]
         out.append(_checked(path, kind, rows, [ledger[k][0] for k in keys], params, today, digest,
                             encoding, fieldnames, "", _Problems, _Raw, _validate, ParsedFile))
     if volumes:
         kind = KINDS["volymer"]
         keys = sorted(volumes)
-        rows = [[p, vu, kl, "", matt, "", _contract_number(volumes[key][1])]
+        rows = [{"period": p, "vu": vu, "kluster": kl, "matt": matt, "varde": _contract_number(volumes[key][1])}
                 for key in keys for p, vu, kl, matt in [key]]
         out.append(_checked(path, kind, rows, [volumes[k][0] for k in keys], params, today, digest, encoding,
                             {"period": "#PBUDGET period", "varde": "#PBUDGET kvantitet"}, "BUDGET",
@@ -602,8 +603,8 @@ def _contract_number(d: Decimal) -> str:
 def _checked(path, kind, rows, linenos, params, today, digest, encoding, fieldnames, delomfang,
              _Problems, _Raw, _validate, ParsedFile):
     """Run the contract's checks on the mapped rows; problems point at the SIE line and field."""
-    names = [c.name for c in kind.columns]
-    body = pd.DataFrame(rows, columns=range(len(names)), dtype=object)
+    names = [c.name for c in kind.columns]  # columns a SIE file does not fill stay empty
+    body = pd.DataFrame([[r.get(n, "") for n in names] for r in rows], columns=range(len(names)), dtype=object)
     raw = _Raw(names, body, np.array(linenos, dtype=np.int64), encoding)
     probs = _Problems(str(path))
     frame = _validate(raw, names, kind, params, today, probs)
