@@ -1,6 +1,7 @@
 # vu: the two commands of the README, and a few for analysts.
 #   make reports   install everything and produce the reports for the latest delår
 #   make test      install the test dependencies and run the whole test suite
+#   (append UV=uv to install with uv instead of pip)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,10 +9,18 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup reports test chromium axe refresh-notebooks lab bench clean
 
+# UV=uv installs with uv (https://pypi.org/project/uv/) instead of pip: about 5 s instead of 90 s.
+UV ?=
+
 $(STAMP): pyproject.toml jupyter-config/jupyter_server_config.d/vu.json
+ifeq ($(strip $(UV)),)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+else
+	test -x $(BIN)/python || $(UV) venv --seed --python $(PYTHON) $(VENV)
+	$(UV) pip install --quiet --python $(BIN)/python -e '.[lab,test]'
+endif
 	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
 	cp jupyter-config/jupyter_server_config.d/vu.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 	touch $(STAMP)

@@ -190,7 +190,7 @@ MALFORMED = [
     ("kolumn-utan-rubrik", "hb.csv", rows(HB.strip() + ";\n", OK + ";y"), 1, None, "saknar rubrik"),
     ("tabb-avgransare", "hb.csv", HB.replace(";", "\t") + OK.replace(";", "\t") + "\n", 1, None, "tabb"),
     ("tom-rubrikrad", "hb.csv", "\n" + OK + "\n", 1, None, "rubrikraden"),
-    ("okand-filtyp-rubrik", "x.csv", "a;b;c\n1;2;3\n", 1, None, "kan inte avgöra"),
+    ("okand-filtyp-rubrik", "x.csv", "a;b;c\n1;2;3\n", 1, None, "passar varken datakontraktet eller någon importprofil"),
     ("for-lang-rad", "hb.csv", rows(HB, OK + ";extra;mer"), 2, None, "semikolon i ett värde"),
     # ---- values and references
     ("tom-kod", "hb.csv", rows(HB, "2026-03;ID;;5011;V1;5;x"), 2, "kod", "värde saknas"),

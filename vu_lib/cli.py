@@ -64,16 +64,18 @@ def _cmd_list(args) -> int:
 def _cmd_validate(args) -> int:
     from vu_lib.data.store import validate_files
 
-    results = validate_files([Path(f) for f in args.files])
+    results = validate_files([Path(f) for f in args.files], profil=args.profil)
     for r in results:
-        print(f"OK  {r.path}: {r.kind.name}, {r.rows} rader, perioder {r.period_range}")
+        what = r.kind.name + (" (budget)" if getattr(r, "delomfang", "") else "")
+        via = f" (importprofil {r.encoding.split('/')[0].removeprefix('profil ')})" if r.encoding.startswith("profil ") else ""
+        print(f"OK  {r.path}: {what}, {r.rows} rader, perioder {r.period_range}{via}")
     return 0
 
 
 def _cmd_ingest(args) -> int:
     from vu_lib.data.store import ingest_files
 
-    for r in ingest_files([Path(f) for f in args.files], Path(args.store)):
+    for r in ingest_files([Path(f) for f in args.files], Path(args.store), profil=args.profil):
         print(r.summary())
     return 0
 
@@ -216,10 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="kontrollera exportfiler utan att läsa in dem")
     p.add_argument("files", nargs="+", metavar="FIL")
+    p.add_argument("--profil", default=None, metavar="NAMN",
+                   help="läs CSV-filerna genom importprofilen params/import/NAMN.yaml "
+                        "(utan: känns igen på rubrikraden när exakt en profil passar)")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("ingest", help="validera och läs in exportfiler i lagret")
     p.add_argument("files", nargs="+", metavar="FIL")
+    p.add_argument("--profil", default=None, metavar="NAMN",
+                   help="läs CSV-filerna genom importprofilen params/import/NAMN.yaml "
+                        "(utan: känns igen på rubrikraden när exakt en profil passar)")
     p.add_argument("--store", default=None, help="DuckDB-fil (standard: $VU_STORE eller data/vu.duckdb i projektet)")
     p.set_defaults(func=_cmd_ingest)
 
@@ -352,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     No traceback reaches the user: foreseeable failures give a Swedish message;
     anything else gives one line naming the log file that holds the traceback.
     """
+    from vu_lib.core.io import make_console_safe
+
+    make_console_safe()  # a Windows code page lacks U+2212: print "-" rather than crash
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

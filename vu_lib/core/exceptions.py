@@ -44,13 +44,15 @@ class Problem:
     message: str
     count: int = 1
     """How many problems this entry stands for (a line "ytterligare 1 859 fel" stands for 1 859)."""
+    column_label: str = "kolumn"
+    """What ``column`` names: ``'kolumn'`` in tables, ``'fält'`` in line formats such as SIE."""
 
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
             where += f", rad {self.row}"
         if self.column is not None:
-            where += f", kolumn {self.column}"
+            where += f", {self.column_label} {self.column}"
         return f"{where}: {self.message}"
 
 

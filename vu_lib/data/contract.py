@@ -85,6 +85,9 @@ MEASURES: dict[str, dict] = {
     "fysiska_besok": {"enhet": "besök", "utforare": False, "namn": "Antal fysiska besök"},
 }
 
+#: The budget measures of ``volymer`` (a SIE budget replaces only these, see vu_lib.store).
+BUDGET_MEASURES = ("budget_timmar", "budget_belagda_dygn")
+
 UTFORARE = ("leanlink", "privat")
 #: Gender of a person count (``volymer.kon``): K kvinnor, M män; empty = the total.
 KON = ("K", "M")

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import os
 import shutil
 import tempfile
@@ -164,26 +163,24 @@ def sample_store(params: Params | None = None) -> Path:
     if store.exists():
         return store
     SAMPLE_ROOT.mkdir(parents=True, exist_ok=True)
-    with open(SAMPLE_ROOT / f".{key}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if store.exists():
-                return store
-            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=SAMPLE_ROOT))
-            try:
-                files = sample.write_sample(tmp / "filer")
-                ingest_files(files, tmp / "vu.duckdb", params=params, today=_sample_today(sample))
-                from vu_lib.data.kolada import EXAMPLE_SNAPSHOT, load_snapshot
+    from vu_lib.core.io import file_lock
 
-                load_snapshot(EXAMPLE_SNAPSHOT, tmp / "vu.duckdb")  # example values, labelled as such
-                if final.exists():  # a leftover without a store
-                    shutil.rmtree(final)
-                tmp.chmod(0o755)  # mkdtemp makes it private
-                os.rename(tmp, final)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+    with file_lock(SAMPLE_ROOT / f".{key}.lock"):
+        if store.exists():
+            return store
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=SAMPLE_ROOT))
+        try:
+            files = sample.write_sample(tmp / "filer")
+            ingest_files(files, tmp / "vu.duckdb", params=params, today=_sample_today(sample))
+            from vu_lib.data.kolada import EXAMPLE_SNAPSHOT, load_snapshot
+
+            load_snapshot(EXAMPLE_SNAPSHOT, tmp / "vu.duckdb")  # example values, labelled as such
+            if final.exists():  # a leftover without a store
+                shutil.rmtree(final)
+            tmp.chmod(0o755)  # mkdtemp makes it private
+            os.rename(tmp, final)
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            shutil.rmtree(tmp, ignore_errors=True)
     return store
 
 

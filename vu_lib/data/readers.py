@@ -114,6 +114,9 @@ class ParsedFile:
     encoding: str = ""
     rownums: np.ndarray = field(default=None, repr=False, compare=False)
     """Row number in the file (as in problems) of each frame row."""
+    delomfang: str = ""
+    """Part of a period the file replaces besides kodtyp: ``'BUDGET'`` for a SIE file's
+    budgeted volumes (only the budget measures of ``volymer``), else ``''`` (everything)."""
 
     @property
     def period_range(self) -> str:
@@ -1344,7 +1347,7 @@ def read_file(path: str | Path, *, params: Params | None = None, today: dt.date 
         probs.add(None, None, "det gamla Excel-formatet .xls stöds inte; spara som .xlsx eller CSV (semikolon)")
         fail()
     if suffix not in CSV_SUFFIXES + XLSX_SUFFIXES:
-        probs.add(None, None, f"okänd filtyp {suffix or '(ingen filändelse)'}; använd .csv eller .xlsx")
+        probs.add(None, None, f"okänd filtyp {suffix or '(ingen filändelse)'}; använd .csv, .xlsx eller SIE (.se)")
         fail()
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
@@ -1380,6 +1383,8 @@ def read_file(path: str | Path, *, params: Params | None = None, today: dt.date 
 def read_files(paths: Iterable[str | Path], *, params: Params | None = None,
                today: dt.date | None = None) -> tuple[list[ParsedFile], list[Problem]]:
     """Read several files, collecting the problems of all of them.
+
+    (SIE files and import profiles: :func:`vu_lib.data.intake.read_any`.)
 
     Returns
     -------

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -39,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from vu_lib.data.contract import KINDS, FileKind
+from vu_lib.data.contract import BUDGET_MEASURES, KINDS, FileKind
 from vu_lib.core.exceptions import InputError, Problem, VuError
 from vu_lib.core.params import Params, load_params
 
@@ -77,7 +76,7 @@ def scopes_of(pf: ParsedFile) -> set[tuple[str, str]]:
     if pf.kind.name == "huvudbok":
         pairs = pf.frame[["period", "kodtyp"]].drop_duplicates()
         return set(zip(pairs["period"], pairs["kodtyp"]))
-    return {(p, "") for p in pf.periods}
+    return {(p, getattr(pf, "delomfang", "")) for p in pf.periods}
 
 
 def _scope_label(kind: str, scopes: Iterable[tuple[str, str]]) -> str:
@@ -120,10 +119,13 @@ class LoadResult:
     replaced: list[tuple[str, str]] = field(default_factory=list)
     unchanged: bool = False
     load_id: int | None = None
+    budget: bool = False
+    """The budgeted volumes of a SIE file (replace only the budget measures)."""
 
     def summary(self) -> str:
         """One Swedish line for the user."""
-        head = f"{self.path.name}: {self.kind.name}, {_rows_text(self.rows)}, perioder {format_periods(self.periods)}"
+        what = f"{self.kind.name} (budget)" if self.budget else self.kind.name
+        head = f"{self.path.name}: {what}, {_rows_text(self.rows)}, perioder {format_periods(self.periods)}"
         if self.unchanged:
             return f"{head}: oförändrad \u2013 redan inläst"
         if self.replaced:
@@ -133,7 +135,7 @@ class LoadResult:
 
 # --------------------------------------------------------------------------- validation
 def validate_files(paths: Iterable[str | Path], *, params: Params | None = None,
-                   today: dt.date | None = None) -> list[ParsedFile]:
+                   today: dt.date | None = None, profil: str | None = None) -> list[ParsedFile]:
     """Read and validate files without touching any store.
 
     Besides each file's own checks, files of one call may not overlap: the
@@ -145,13 +147,13 @@ def validate_files(paths: Iterable[str | Path], *, params: Params | None = None,
     InputError
         With the problems of all files.
     """
-    from vu_lib.data.readers import read_files
+    from vu_lib.data.intake import read_any
 
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError([Problem("(inga filer)", None, None, "inga filer angivna")])
     params = params if params is not None else load_params()
-    parsed, problems = read_files(paths, params=params, today=today)
+    parsed, problems = read_any(paths, params=params, today=today, profil=profil)
     problems.extend(_overlaps(parsed))
     if problems:
         raise InputError(problems)
@@ -171,6 +173,18 @@ def _overlaps(parsed: list[ParsedFile]) -> list[Problem]:
             problems.append(Problem(str(pf.path), None, None,
                                     f"innehåller samma {pf.kind.name}-perioder som {other} "
                                     f"({_scope_label(pf.kind.name, scopes)}); läs in en fil per period och typ"))
+    # A SIE budget (volymer, delomfang BUDGET) and a volymer file with budget measures for the same month.
+    budget_files = [pf for pf in parsed if pf.kind.name == "volymer" and getattr(pf, "delomfang", "")]
+    for pf in parsed:
+        if pf.kind.name != "volymer" or getattr(pf, "delomfang", "") or not budget_files:
+            continue
+        own = set(pf.frame.loc[pf.frame["matt"].isin(BUDGET_MEASURES), "period"])
+        for other in budget_files:
+            both = sorted(own & set(other.periods))
+            if both:
+                problems.append(Problem(str(pf.path), None, None,
+                                        f"har budgetmått för {format_periods(both)}, som också budgeteras i "
+                                        f"{other.path}; lämna budgeten i en av filerna"))
     ids: dict[str, tuple[ParsedFile, int]] = {}
     for pf in parsed:
         if pf.kind.name != "medel":
@@ -332,9 +346,12 @@ def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State
     now = dt.datetime.now().replace(microsecond=0)
     next_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM laddningar").fetchall()[0][0]
     out = {}
-    for i, pf in enumerate(todo):
+    # A SIE budget (replaces only the budget measures) goes after the whole-month files of the call.
+    order = sorted(range(len(todo)), key=lambda i: bool(getattr(todo[i], "delomfang", "")))
+    for n, i in enumerate(order):
+        pf = todo[i]
         kind = pf.kind.name
-        load_id = next_id + i
+        load_id = next_id + n
         scopes = sorted(scopes_of(pf))
         replaced = [s for s in scopes if (kind, *s) in state.owners]
         scope_df = pd.DataFrame({"period": pd.Series([s[0] for s in scopes], dtype=object),
@@ -345,8 +362,14 @@ def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State
             if kind == "huvudbok":
                 con.execute("DELETE FROM huvudbok AS t USING _omfang AS s "
                             "WHERE t.period = s.period AND t.kodtyp = s.kodtyp")
+            elif getattr(pf, "delomfang", "") == "BUDGET":  # a SIE budget: only the budget measures
+                con.execute(f"DELETE FROM {kind} WHERE period IN (SELECT period FROM _omfang) "
+                            f"AND matt IN ({', '.join(repr(m) for m in BUDGET_MEASURES)})")
             else:
                 con.execute(f"DELETE FROM {kind} WHERE period IN (SELECT period FROM _omfang)")
+                # the whole month is replaced, a budget loaded separately for it included
+                con.execute("DELETE FROM omfang WHERE typ = ? AND kodtyp <> '' "
+                            "AND period IN (SELECT period FROM _omfang)", [kind])
             con.execute("DELETE FROM omfang AS o USING _omfang AS s "
                         "WHERE o.typ = ? AND o.period = s.period AND o.kodtyp = s.kodtyp", [kind])
             _add_new_columns(con, pf.kind)
@@ -367,21 +390,24 @@ def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State
 @contextlib.contextmanager
 def _store_lock(store_path: Path) -> Iterator[None]:
     """Serialise writers of one store (a second ``vu ingest`` waits)."""
+    from filelock import Timeout
+
+    from vu_lib.core.io import file_lock
+
     lock = store_path.parent / f".{store_path.name}.lock"
     try:
-        fh = open(lock, "a")
-    except OSError as e:
-        raise VuError(_unwritable_message(store_path, e)) from None
-    with fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        held = file_lock(lock)
+        held.__enter__()
+    except (OSError, Timeout) as e:  # e.g. a read-only file system: the lock file cannot be made
+        raise VuError(_unwritable_message(store_path, e if isinstance(e, OSError) else OSError(str(e)))) from None
+    try:
+        yield
+    finally:
+        held.__exit__(None, None, None)
 
 
 def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params: Params | None = None,
-                 today: dt.date | None = None) -> list[LoadResult]:
+                 today: dt.date | None = None, profil: str | None = None) -> list[LoadResult]:
     """Validate files and load them into the store, all or nothing.
 
     Parameters
@@ -406,7 +432,7 @@ def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params:
     VuError
         The store is busy or not a vu store.
     """
-    parsed = validate_files(paths, params=params, today=today)
+    parsed = validate_files(paths, params=params, today=today, profil=profil)
     store_path = Path(store_path)
     try:
         store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -433,7 +459,8 @@ def ingest_files(paths: Iterable[str | Path], store_path: str | Path, *, params:
             _remember(store_path, _compute_fingerprint(store_path))
     results, k = [], 0
     for i, pf in enumerate(parsed):
-        base = dict(path=pf.path, kind=pf.kind, rows=pf.rows, periods=list(pf.periods))
+        base = dict(path=pf.path, kind=pf.kind, rows=pf.rows, periods=list(pf.periods),
+                    budget=bool(getattr(pf, "delomfang", "")))
         if done[i] is not None:
             results.append(LoadResult(**base, unchanged=True, load_id=done[i]))
         else:

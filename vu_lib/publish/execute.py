@@ -1,8 +1,10 @@
 """Execution of the batch's notebooks with papermill, in long-lived worker processes.
 
 :class:`WorkerPool` starts the workers (``spawn``, so each is a clean
-interpreter that imports papermill and jupyter_client once) and, on POSIX,
-the zygote their kernels are forked from (:mod:`vu_lib.zygote`). Each job
+interpreter that imports papermill and jupyter_client once) and, on Linux,
+the zygote their kernels are forked from (:mod:`vu_lib.zygote`); elsewhere
+(or with ``VU_BATCH_ZYGOTE=0``) each worker keeps a pre-started kernel
+(:mod:`vu_lib.publish.kernelpool`). Each job
 runs :func:`execute_job` in a worker: papermill with the batch's kernel
 manager (:mod:`vu_lib.kernels`) and a papermill engine that saves the
 notebook less often (:func:`papermill_engine`). A failing notebook or a dead
@@ -136,6 +138,7 @@ def execute_job(spec: dict) -> dict:
     from vu_lib.publish.kernels import kernel_manager_class
 
     os.environ["VU_BATCH_KERNEL_LOG"] = spec["kernel_log"]
+    os.environ.pop("VU_BATCH_KERNEL_LOG_USED", None)  # set when the kernel was a pre-started one
     started, t0 = now(), time.perf_counter()
     result: dict[str, Any] = {"name": spec["name"], "ok": False, "error": None, "started": started}
     try:
@@ -154,7 +157,8 @@ def execute_job(spec: dict) -> dict:
         text = format_execution_error(e)
         if getattr(e, "ename", None) is None:
             try:
-                tail = Path(spec["kernel_log"]).read_text(errors="replace")[-3000:].strip()
+                log = os.environ.get("VU_BATCH_KERNEL_LOG_USED") or spec["kernel_log"]
+                tail = Path(log).read_text(errors="replace")[-3000:].strip()
             except OSError:
                 tail = ""
             if tail:
@@ -215,13 +219,18 @@ class WorkerPool:
         env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "VU_BATCH_RUNTIME_DIR": str(self.tmpdir), "VU_BATCH": "1",
                "VU_BATCH_PARENT": str(os.getpid())}
         try:
+            preload = list(self.preload) if self.preload is not None else preload_modules(self.notebooks)
             if zygote_supported():
                 try:
-                    preload = list(self.preload) if self.preload is not None else preload_modules(self.notebooks)
                     self.zygote = Zygote(self.tmpdir, preload, self.cwd, store=self.store)
                     env["VU_BATCH_ZYGOTE_SOCKET"] = self.zygote.socket_path
                 except (OSError, VuError):
                     self.zygote = None
+            if self.zygote is None and os.environ.get("VU_BATCH_KERNEL_POOL", "1").strip() != "0":
+                # No fork here (Windows, macOS) or the zygote is off: each worker keeps a pre-started kernel.
+                env.update({"VU_BATCH_KERNEL_POOL": "1", "VU_BATCH_PRELOAD": ",".join(preload)})
+                if self.store is not None:
+                    env["VU_BATCH_PRELOAD_STORE"] = str(self.store)
             self.executor = ProcessPoolExecutor(max_workers=self.n_workers, mp_context=get_context("spawn"),
                                                 initializer=worker_init, initargs=(env,))
         except BaseException:
@@ -283,4 +292,7 @@ class WorkerPool:
             self.zygote.close()
             self.zygote = None
         if self.tmpdir is not None:
+            from vu_lib.publish.kernelpool import kill_leftovers
+
+            kill_leftovers(self.tmpdir)
             shutil.rmtree(self.tmpdir, ignore_errors=True)

@@ -6,8 +6,9 @@ jupyter_client) ``VuKernelManager``:
 * the kernel is always this environment's Python (ipykernel's native spec
   with ``sys.executable``), whatever kernelspecs are installed;
 * its provisioner forks the kernel from the batch's zygote
-  (:mod:`vu_lib.zygote`) when ``VU_BATCH_ZYGOTE_SOCKET`` is set, else
-  launches it the usual way; kernel stdout/stderr go to ``VU_BATCH_KERNEL_LOG``;
+  (:mod:`vu_lib.zygote`) when ``VU_BATCH_ZYGOTE_SOCKET`` is set, else adopts
+  the worker's pre-started kernel when ``VU_BATCH_KERNEL_POOL=1``
+  (:mod:`vu_lib.publish.kernelpool`), else launches it the usual way; kernel stdout/stderr go to ``VU_BATCH_KERNEL_LOG``;
 * on POSIX, kernels talk over Unix sockets under ``VU_BATCH_RUNTIME_DIR``
   (no TCP port races between parallel workers);
 * the client and the manager poll every 10-20 ms where the stock classes
@@ -26,6 +27,7 @@ import sys
 import time
 import uuid
 
+from vu_lib.publish import kernelpool
 from vu_lib.publish.zygote import fork_kernel
 
 _KM_CLASS = None
@@ -108,6 +110,23 @@ def kernel_manager_class():
             log = os.environ.get("VU_BATCH_KERNEL_LOG") or os.devnull
             forkable = (sock and len(cmd) >= 3 and cmd[0] == sys.executable
                         and cmd[1:3] == ["-m", "ipykernel_launcher"])
+            if not forkable and kernelpool.enabled() and len(cmd) >= 3 and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+                # No zygote (Windows, macOS, VU_BATCH_ZYGOTE=0): adopt the worker's pre-started kernel.
+                spare = kernelpool.adopt(cmd, str(kwargs.get("cwd") or os.getcwd()),
+                                         dict(kwargs.get("env") or os.environ), self.parent)
+                os.environ["VU_BATCH_KERNEL_LOG_USED"] = spare.log
+                self.process = spare.proc
+                self.pid = spare.proc.pid
+                self.pgid = None
+                if hasattr(os, "getpgid"):
+                    try:
+                        self.pgid = os.getpgid(self.pid)
+                    except OSError:
+                        pass
+                info = dict(spare.info)
+                if isinstance(info.get("key"), str):  # the manager keeps its key as bytes
+                    info["key"] = info["key"].encode()
+                return info
             if not forkable:
                 kwargs = dict(kwargs)
                 fh = open(log, "ab")  # noqa: SIM115 - Popen duplicates the descriptor

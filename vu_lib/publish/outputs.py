@@ -72,12 +72,10 @@ def clean_stale(directory: Path) -> None:
         pid = int(m.group(1))
         if pid == os.getpid():
             continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        from vu_lib.core.io import pid_alive
+
+        if not pid_alive(pid):
             f.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 def clean_stale_temp_dirs(tmp: str | None = None) -> list[Path]:
