@@ -168,7 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # `vu lab --port 8899 ...`: argparse's REMAINDER does not take arguments that start with
+    # '-' as a subcommand's only positional, so the unknown ones are handed to JupyterLab here.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command != "lab":
+            parser.error("okända argument: " + " ".join(extra))
+        args.jupyter_args = [*extra, *args.jupyter_args]
     if getattr(args, "store", "") is None:
         from vu_lib.data.dataset import default_store
 
