@@ -225,6 +225,7 @@ def _cache_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
 def vega_javascript(vl_version: str | None = None) -> str:
     """Vega, Vega-Lite and vega-embed as one script, from vl-convert's bundle.
 
@@ -265,6 +266,11 @@ def vega_javascript(vl_version: str | None = None) -> str:
     except OSError as exc:  # a read-only home is fine
         log.debug("kunde inte spara JavaScript-cache %s: %s", cache, exc)
     return js
+
+
+#: Where the font CSS and the Vega script go in the page (replaced after nbconvert).
+_FONT_SLOT = "/* vu: font-face */"
+_VEGA_SLOT = "/* vu: vega-bundle */"
 
 
 @functools.lru_cache(maxsize=1)
@@ -534,15 +540,21 @@ class Renderer:
             "footer": _footer(m) + " · " + f"{labels['fields']['datum']} {m['datum']}",
             "html_title": " – ".join(x for x in (m["titel"], m["vu"], _period_text(m["period"])) if x),
             "css": self._css,
-            "font_css": _font_css() if self.embed_fonts else "",
+            # the two large assets (about 1,5 MB) go in after nbconvert: its HTML post-processing
+            # (BeautifulSoup over the whole page) then parses a page of about 100 kB
+            "font_css": _FONT_SLOT if self.embed_fonts else "",
             "has_charts": has_charts,
-            "vega_js": vega_javascript() if has_charts else "",
+            "vega_js": _VEGA_SLOT if has_charts else "",
             "format_locale_json": _script_json(fmt.d3_format_locale()),
             "time_locale_json": _script_json(fmt.d3_time_format_locale()),
             "error_label": labels["error"],
             "draft_label": labels["draft"],
         }
         body, _ = self._html.from_notebook_node(nb, resources={"vu": vu})
+        if self.embed_fonts:
+            body = body.replace(_FONT_SLOT, _font_css(), 1)
+        if has_charts:
+            body = body.replace(_VEGA_SLOT, vega_javascript(), 1)
         return body
 
     def render_html(self, nb_path: str | os.PathLike, out_path: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
