@@ -93,7 +93,7 @@ WORK = textwrap.dedent("""
     from vu_lib.model.model import open_model
     from vu_lib.publish.render import Renderer, add_chart_svgs, vega_javascript
     from vu_lib.publish.outputs import tables_in_notebook, write_tables_xlsx
-    from vu_lib.report.charts import svg_from_spec, VEGALITE_MIME
+    from vu_lib.report.charts import svg_from_spec, _svg_from_spec, VEGALITE_MIME
 
     open_model(store).warm()
     shell = InteractiveShell.instance()
@@ -111,24 +111,29 @@ WORK = textwrap.dedent("""
     meta = {"titel": "Uppföljning", "undertitel": "", "vu": "x", "period": "2026-10", "modellversion": "4.1",
             "data_fingerprint": "x", "kodversion": "x", "datum": datetime.date.today().isoformat()}
     res = {}
-    cwd = os.getcwd()
+
+    def cpu():
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
     for p in paths:
         nb = nbformat.read(p, as_version=4)
         shell.reset(new_session=False)
-        t0 = time.perf_counter()
+        c0, t0 = cpu(), time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             for c in nb.cells:
                 if c.cell_type == "code":
                     r = shell.run_cell(c.source, store_history=False)
                     if not r.success:
                         raise SystemExit(f"{p.name}: {r.error_in_exec or r.error_before_exec}")
-        t1 = time.perf_counter()
+        c1, t1 = cpu(), time.perf_counter()
         for fmt in ("html", "pdf"):
             getattr(renderer, "render_" + fmt)(p, Path(out) / (p.stem + "." + fmt), meta)
         write_tables_xlsx(tables_in_notebook(nbformat.read(p, as_version=4)), Path(out) / (p.stem + ".xlsx"), meta)
-        res[p.stem] = {"exec": t1 - t0, "render": time.perf_counter() - t1}
+        res[p.stem] = {"exec": t1 - t0, "render": time.perf_counter() - t1,
+                       "exec_cpu": c1 - c0, "render_cpu": cpu() - c1}
     t0 = time.perf_counter()
-    svg_from_spec(first_chart["spec"], first_chart["beskrivning"])
+    _svg_from_spec(first_chart["spec"], first_chart["beskrivning"])  # drawn again (not the memo)
     res["_warm_svg"] = time.perf_counter() - t0
     res["_charts"] = sum(1 for p in paths for c in nbformat.read(p, as_version=4).cells
                          for o in c.get("outputs", []) if VEGALITE_MIME in o.get("data", {}))
@@ -176,6 +181,14 @@ def first_svg_fresh(nb_dir: Path, tmp: Path) -> float:
     return float(r.stdout.strip().splitlines()[-1])
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished descendant so far (kernels and workers included)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_batch(runner: Path, nb_dir: str, out: Path, jobs: int, force: bool) -> tuple[float, int, str]:
     argv = [sys.executable, str(runner), nb_dir, "run", "--out", str(out), "--jobs", str(jobs)]
     if force:
@@ -204,7 +217,9 @@ def main() -> int:
     out = tmp / "reports"
     try:
         one = kernel_floor()
+        cpu0 = children_cpu()
         wall, rc, text = run_batch(runner, a.notebooks, out, a.jobs, force=True)
+        batch_cpu = children_cpu() - cpu0
         if rc != 0:
             print(text, file=sys.stderr)
             print(f"Körningen misslyckades (slutkod {rc})", file=sys.stderr)
@@ -220,11 +235,14 @@ def main() -> int:
         exe = [j["korning_sekunder"] for j in log["jobb"] if j["korning_sekunder"] is not None]
         ren = [sum(j["rendering_sekunder"].values()) for j in log["jobb"] if j["rendering_sekunder"]]
         executed = logs[0].parent / "notebooks"
+        cpu0 = children_cpu()
         work = work_floor(executed, tmp)
+        work_cpu = children_cpu() - cpu0
         per = {k: v for k, v in work.items() if not k.startswith("_")}
         w_exec = sum(v["exec"] for v in per.values())
         w_render = sum(v["render"] for v in per.values())
         w_floor = (w_exec + w_render) / a.jobs
+        w_cpu = sum(v["exec_cpu"] + v["render_cpu"] for v in per.values())
         fresh_svg = first_svg_fresh(executed, tmp)
         k = work["_notebooks_with_charts"]
         print(f"Period {log['etikett']}, {n} notebooks, {a.jobs} arbetsprocesser, renderare {log['renderare']}, "
@@ -237,6 +255,9 @@ def main() -> int:
         print(f"(3) Arbetsgolv: cellerna i en varm process {w_exec:.2f} s + rendering (html, pdf, xlsx) "
               f"{w_render:.2f} s = {w_exec + w_render:.2f} s; / {a.jobs} = {w_floor:.2f} s")
         print(f"    Kvot batch/arbetsgolv: {wall / w_floor:.2f}  (mål ≤ 1,25); batch/gammalt golv: {wall / floor:.2f}")
+        print(f"    CPU-tid (oberoende av annan last): batch {batch_cpu:.1f} s i alla processer; arbetet "
+              f"{w_cpu:.1f} s (cellerna och renderingen, utan uppvärmning; hela arbetsgolvprocessen {work_cpu:.1f} s); "
+              f"kvot {batch_cpu / w_cpu:.2f}. Belastning nu {os.getloadavg()[0]:.1f} på {os.cpu_count()} kärnor")
         print(f"(4) Oförändrad omkörning: {again:.2f} s, {cached} av {n} från cache  (mål < 2 s)")
         print(f"(5) Diagram utanför kärnorna: första diagrammets SVG i en ny process {fresh_svg:.2f} s "
               f"(vl-converts motor startar), i den varma renderaren {work['_warm_svg']:.3f} s; "
