@@ -43,6 +43,7 @@ lab: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_batch.py
+	$(BIN)/python benchmarks/bench_lab.py
 
 clean:
 	rm -rf reports/*/ data/.exempel
