@@ -38,7 +38,8 @@ def test_run_all_in_jupyterlab_draws_interactive_charts_and_leaves_the_tree_clea
         pytest.skip("jupyterlab eller websocket-client saknas (pip install -e '.[lab,test]')")
     r = bench.run_lab("vu_rapport.ipynb", screenshots=tmp_path)  # raises LabFailure with what went wrong
     c = r["charts"]
-    assert c["embeds"] == 3 and c["svgs"] == 3 and c["static_images"] == 0  # brygga, resultat, nyckeltal
+    # at least the bridge, the monthly result and the key-figure chart; every one drawn, none static
+    assert c["embeds"] >= 3 and c["svgs"] == c["embeds"] and c["static_images"] == 0
     assert c["fonts"] == ["Source Sans Pro"] and c["font_loaded"]
     # the result chart's first bar is January's cost: its tooltip names the month and the amount in tkr
     assert "januari 2026" in r["tooltip"] and "tkr" in r["tooltip"]
