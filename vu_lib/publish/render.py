@@ -169,17 +169,14 @@ def _period_text(period: str) -> str:
 def _fields(meta: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(label, value, kind) for the title block; kind 'kod' is set in monospace."""
     labels = fmt.locale()["report"]["fields"]
-    rows = [
+    # VU, period, model version and date only: the data and code fingerprints are in the
+    # report's colophon ("Om rapporten"), so page 1 keeps its room for the summary.
+    return [
         (labels["vu"], meta["vu"], "text"),
         (labels["period"], _period_text(meta["period"]), "text"),
         (labels["modellversion"], meta["modellversion"], "text"),
-        (labels["data_fingerprint"], meta["data_fingerprint"], "kod"),
-        (labels["kodversion"], meta["kodversion"], "kod"),
         (labels["datum"], meta["datum"], "text"),
     ]
-    if meta.get("datakalla"):
-        rows.insert(4, (labels["datakalla"], meta["datakalla"], "text"))
-    return rows
 
 
 def _footer(meta: Mapping[str, Any]) -> str:
