@@ -133,7 +133,9 @@ class Lab:
         env = dict(os.environ, **(env or {}), JUPYTER_RUNTIME_DIR=str(self.tmp / "runtime"))
         env.pop("VU_BATCH", None)
         self.log = open(self.tmp / "lab.log", "wb")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        # its own process group: close() stops the server and every kernel it started
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         import urllib.request
 
         deadline = time.monotonic() + timeout
@@ -150,6 +152,8 @@ class Lab:
             time.sleep(0.2)
 
     def close(self) -> None:
+        import signal
+
         if self.proc.poll() is None:
             self.proc.terminate()  # the server shuts its kernels down on SIGTERM
             try:
@@ -157,6 +161,12 @@ class Lab:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        for sig in (signal.SIGTERM, signal.SIGKILL):  # whatever is left of the group (kernels)
+            try:
+                os.killpg(self.proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                break
+            time.sleep(0.5)
         self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

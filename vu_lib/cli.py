@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -162,6 +163,12 @@ def _cmd_lab(args) -> int:
     cmd = [sys.executable, "-m", "jupyterlab",
            "--ContentsManager.pre_save_hook=vu_lib.publish.notebooks.strip_on_save",
            f"--ServerApp.root_dir={NOTEBOOKS_DIR}", *args.jupyter_args]
+    if os.name == "posix":
+        # `vu lab` becomes JupyterLab: a SIGTERM to it then stops the server and its kernels
+        # (with a child process it would stop only `vu` and leave the server running).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, cmd)
     try:
         return subprocess.call(cmd)
     except KeyboardInterrupt:
