@@ -64,6 +64,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_batch.py
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_lab.py
 
 clean:
 	rm -rf reports/*/ data/.exempel

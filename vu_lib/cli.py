@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -165,6 +166,12 @@ def _cmd_lab(args) -> int:
     cmd = [sys.executable, "-m", "jupyterlab",
            "--ContentsManager.pre_save_hook=vu_lib.publish.notebooks.strip_on_save",
            f"--ServerApp.root_dir={NOTEBOOKS_DIR}", *args.jupyter_args]
+    if os.name == "posix":
+        # `vu lab` becomes JupyterLab: a SIGTERM to it then stops the server and its kernels
+        # (with a child process it would stop only `vu` and leave the server running).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, cmd)
     try:
         return subprocess.call(cmd)
     except KeyboardInterrupt:
@@ -364,7 +371,13 @@ def main(argv: list[str] | None = None) -> int:
 
     make_console_safe()  # a Windows code page lacks U+2212: print "-" rather than crash
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # `vu lab --port 8899 ...`: argparse's REMAINDER does not take arguments that start with
+    # '-' as a subcommand's only positional, so the unknown ones are handed to JupyterLab here.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command != "lab":
+            parser.error("okända argument: " + " ".join(extra))
+        args.jupyter_args = [*extra, *args.jupyter_args]
     try:
         if getattr(args, "store", "") is None:
             from vu_lib.data.dataset import default_store

@@ -31,7 +31,7 @@ import pandas as pd
 
 from vu_lib.core.exceptions import VuError
 from vu_lib.core.params import Params, load_params
-from vu_lib.model import compensation, forecast, nyckeltal, results, transfers, variance
+from vu_lib.model import compensation, disk_cache, forecast, nyckeltal, results, transfers, variance
 from vu_lib.model.ledger import Tables, last_months, monthly_ledger, monthly_volumes
 from vu_lib.model.periods import Period, PeriodError, latest_delar, month_str, parse_month
 from vu_lib.model.periods import period as make_period
@@ -291,6 +291,9 @@ def open_model(store: str | Path | None = None, period: str | None = None, *,
     -------
     Model
         The same object for the same unchanged store, params and period within a process.
+        Across processes the dataset and the all-period tables come from the disk cache
+        (:mod:`vu_lib.model.disk_cache`, keyed by the data, the params and the code) when
+        it has them; otherwise they are computed (all of them, :meth:`Model.warm`) and stored there.
     """
     from vu_lib.data.dataset import load_dataset, resolve_store
     from vu_lib.data.store import store_fingerprint
@@ -301,13 +304,28 @@ def open_model(store: str | Path | None = None, period: str | None = None, *,
     key = (str(Path(path).resolve()), store_fingerprint(path), source, id(params))
     base = _OPENED.get(key)
     if base is None or base.params is not params:
-        base = Model(params, load_dataset(store, params=params), None)
+        base = _from_disk(params, key[1], source)
+        if base is None:
+            base = Model(params, load_dataset(store, params=params), None)
+            if disk_cache.cache_dir() is not None and base.fingerprint:
+                disk_cache.write(params, base.dataset, base.warm()._built)
         while len(_OPENED) >= _OPENED_MAX:
             _OPENED.pop(next(iter(_OPENED)))
         _OPENED[key] = base
     if period in ("", None):
         return base
     return base.at(period)
+
+
+def _from_disk(params: Params, fingerprint: str, source: str) -> Model | None:
+    """The model with its dataset and all-period tables from the disk cache, or None."""
+    hit = disk_cache.read(params, fingerprint, source)
+    if hit is None:
+        return None
+    dataset, tables = hit
+    model = Model(params, dataset, None)
+    model._built.update(tables)
+    return model
 
 
 def forget_opened() -> None:

@@ -388,6 +388,7 @@ def _cache_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
 def vega_javascript(vl_version: str | None = None) -> str:
     """Vega, Vega-Lite and vega-embed as one script, from vl-convert's bundle.
 
@@ -428,6 +429,11 @@ def vega_javascript(vl_version: str | None = None) -> str:
     except OSError as exc:  # a read-only home is fine
         log.debug("kunde inte spara JavaScript-cache %s: %s", cache, exc)
     return js
+
+
+#: Where the font CSS and the Vega script go in the page (replaced after nbconvert).
+_FONT_SLOT = "/* vu: font-face */"
+_VEGA_SLOT = "/* vu: vega-bundle */"
 
 
 @functools.lru_cache(maxsize=1)
@@ -832,10 +838,13 @@ class Renderer:
             "breadcrumbs": nav.get("brodsmulor", []),
             "related": nav.get("relaterade", []),
             "css": self._css,
-            "font_css": _font_css() if self.embed_fonts else "",
+            # the two large assets (about 1,5 MB) go in after nbconvert: its HTML post-processing
+            # (BeautifulSoup over the whole page) then parses a page of about 100 kB
+            "font_css": _FONT_SLOT if self.embed_fonts else "",
             "has_charts": has_charts,
-            "vega_js": vega_js,
+            "vega_js": _VEGA_SLOT if has_charts else "",
             "chart_js": chart_js,
+            # the CSP hashes the scripts as they end up in the page (the Vega bundle replaces its slot)
             "csp": content_security_policy([vega_js, chart_js] if has_charts else []),
             "error_label": labels["error"],
             "draft_label": labels["draft"],
@@ -845,7 +854,12 @@ class Renderer:
             "chart_data_label": labels["chart_data"],
         }
         body, _ = self._html.from_notebook_node(nb, resources={"vu": vu})
-        return _toc_and_ids(body, labels["toc"])
+        body = _toc_and_ids(body, labels["toc"])
+        if self.embed_fonts:
+            body = body.replace(_FONT_SLOT, _font_css(), 1)
+        if has_charts:
+            body = body.replace(_VEGA_SLOT, vega_js, 1)
+        return body
 
     def render_html(self, nb_path: str | os.PathLike, out_path: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
         """Render an executed notebook to a self-contained HTML page.

@@ -362,6 +362,24 @@ def svg_from_spec(spec: Mapping[str, Any], beskrivning: str) -> str:
         An SVG document whose root has ``role="img"``, an ``aria-label``
         and a ``<title>`` with the description.
     """
+    import json  # noqa: PLC0415
+
+    key = (json.dumps(spec, sort_keys=True, default=str), str(beskrivning))
+    hit = _SVG_MEMO.get(key)
+    if hit is None:
+        hit = _SVG_MEMO[key] = _svg_from_spec(spec, beskrivning)
+        while len(_SVG_MEMO) > _SVG_MEMO_SIZE:
+            _SVG_MEMO.pop(next(iter(_SVG_MEMO)))
+    return hit
+
+
+#: The SVGs drawn lately, by spec and description: the renderer draws each chart once for the
+#: HTML page and the PDF of a notebook, not twice.
+_SVG_MEMO: dict[tuple[str, str], str] = {}
+_SVG_MEMO_SIZE = 32
+
+
+def _svg_from_spec(spec: Mapping[str, Any], beskrivning: str) -> str:
     import vl_convert as vlc  # noqa: PLC0415
 
     register_fonts()
