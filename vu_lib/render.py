@@ -190,6 +190,27 @@ def _footer(meta: Mapping[str, Any]) -> str:
     return " · ".join(x for x in (meta["titel"], meta["vu"], _period_text(meta["period"])) if x)
 
 
+def typst_meta(m: Mapping[str, Any], font: str = _charts.FONT_FAMILY) -> dict:
+    """The ``meta`` dictionary of ``vu.typ``'s ``vu-rapport`` (title block, running footer) for validated ``m``.
+
+    Shared by the built-in PDF and the Quarto PDF (:mod:`vu_lib.quarto`).
+    """
+    labels = fmt.locale()["report"]
+    return {
+        "titel": m["titel"],
+        "undertitel": m.get("undertitel", ""),
+        "overline": m.get("namnd", ""),
+        "utkast": bool(m.get("utkast", False)),
+        "utkast_text": labels["draft"],
+        "lang": fmt.locale().language,
+        "region": fmt.locale()["region"],
+        "font": font,
+        "falt": [list(f) for f in _fields(m)],
+        "sidfot": _footer(m),
+        "sida": labels["page"],
+    }
+
+
 # --------------------------------------------------------------------------- files
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     """Write a file atomically: a temporary file in the same directory, then ``os.replace``.
@@ -572,20 +593,7 @@ class Renderer:
 
     # ------------------------------------------------------------------ PDF
     def _typst_meta(self, m: Mapping[str, Any]) -> dict:
-        labels = fmt.locale()["report"]
-        return {
-            "titel": m["titel"],
-            "undertitel": m.get("undertitel", ""),
-            "overline": m.get("namnd", ""),
-            "utkast": bool(m.get("utkast", False)),
-            "utkast_text": labels["draft"],
-            "lang": fmt.locale().language,
-            "region": fmt.locale()["region"],
-            "font": self._font_family,
-            "falt": [list(f) for f in _fields(m)],
-            "sidfot": _footer(m),
-            "sida": labels["page"],
-        }
+        return typst_meta(m, self._font_family)
 
     def typst_source(self, nb: nbformat.NotebookNode, workdir: str | os.PathLike) -> str:
         """Write the images and ``vu.typ`` into ``workdir`` and return the main .typ source."""
