@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNNER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from vu_lib import batch
+    from vu_lib.publish import batch
     from vu_lib.cli import build_parser
 
     def main():

@@ -79,10 +79,10 @@ def build(path: Path) -> None:
     import duckdb
     import pandas as pd
 
-    from vu_lib.contract import KINDS
-    from vu_lib.data import sample_store
-    from vu_lib.params import load_params
-    from vu_lib.store import _create_schema
+    from vu_lib.data.contract import KINDS
+    from vu_lib.data.dataset import sample_store
+    from vu_lib.core.params import load_params
+    from vu_lib.data.store import _create_schema
 
     params = load_params()
     sample = sample_store(params)
@@ -200,12 +200,12 @@ def measure(path: Path) -> int:
     t0 = time.perf_counter()
     import pandas as pd  # noqa: F401
 
-    from vu_lib import forecast as FC
-    from vu_lib import nyckeltal as NT
-    from vu_lib import results as R
-    from vu_lib import variance as VA
-    from vu_lib.data import load_dataset
-    from vu_lib.params import load_params
+    from vu_lib.model import forecast as FC
+    from vu_lib.model import nyckeltal as NT
+    from vu_lib.model import results as R
+    from vu_lib.model import variance as VA
+    from vu_lib.data.dataset import load_dataset
+    from vu_lib.core.params import load_params
 
     params = load_params()
     t_import = time.perf_counter() - t0

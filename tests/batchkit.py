@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from vu_lib import batch
+from vu_lib.publish import batch
 from vu_lib.cli import build_parser
-from vu_lib.plan import NotebookSet
+from vu_lib.publish.plan import NotebookSet
 
 FIXTURES = Path(__file__).parent / "fixtures" / "batch"
 NBS = NotebookSet(directory=FIXTURES)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vu_lib.params import load_params
+from vu_lib.core.params import load_params
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPORTS = FIXTURES / "exports"

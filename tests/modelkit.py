@@ -23,8 +23,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from vu_lib.data import Dataset
-from vu_lib.params import Modellar, Params, load_params
+from vu_lib.data.dataset import Dataset
+from vu_lib.core.params import Modellar, Params, load_params
 
 COLUMNS = {
     "ledger": ["period", "ar", "manad", "kodtyp", "vu", "kluster", "enhet", "kontoslag", "belopp"],

@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from batchkit import FAST, NBS, FakeRenderer, isolated_jupyter  # noqa: F401 - isolated_jupyter: autouse fixture
-from vu_lib import batch, plan
+from vu_lib.publish import batch, plan
 from vu_lib.cli import build_parser
 
 
 def test_public_entry_points():
-    from vu_lib.batch import cli_budget, cli_run, plan_budget, plan_run  # noqa: F401 - what vu_lib.cli and the benchmark use
+    from vu_lib.publish.batch import cli_budget, cli_run, plan_budget, plan_run  # noqa: F401 - what vu_lib.cli and the benchmark use
 
     assert batch.NotebookSet is plan.NotebookSet and batch.BatchUsageError is plan.BatchUsageError
 

@@ -217,7 +217,7 @@ def _fixture_module():
 
 @pytest.fixture(scope="module")
 def rendered_html(tmp_path_factory):
-    from vu_lib.render import Renderer
+    from vu_lib.publish.render import Renderer
 
     fx = _fixture_module()
     tmp = tmp_path_factory.mktemp("browser")

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from modelkit import make_dataset, params, without_year
-from vu_lib.budget import budget_calendar, budget_proposal, planned_hours_year
-from vu_lib.exceptions import ParamsError
-from vu_lib.trace import Trace
+from vu_lib.model.budget import budget_calendar, budget_proposal, planned_hours_year
+from vu_lib.core.exceptions import ParamsError
+from vu_lib.model.trace import Trace
 
 
 def _dataset():

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 from batchkit import NBS, isolated_jupyter, run, statuses  # noqa: F401 - isolated_jupyter: autouse fixture
-from vu_lib import cache, plan
+from vu_lib.publish import cache, plan
 
 
 def test_job_key_covers_every_input(params):
@@ -87,7 +87,7 @@ def test_unchanged_rerun_stays_light(tmp_path):
         from pathlib import Path
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from batchkit import FakeRenderer, FAST, NBS
-        from vu_lib import batch
+        from vu_lib.publish import batch
         from vu_lib.cli import build_parser
 
         def main():
@@ -95,7 +95,7 @@ def test_unchanged_rerun_stays_light(tmp_path):
                                               "--out", sys.argv[1], "--store", sys.argv[1] + "/x.duckdb"])
             rc = batch.cli_run(args, notebooks=NBS, renderer_factory=FakeRenderer, batch_options=FAST)
             heavy = sorted(m for m in ("papermill", "nbconvert", "nbformat", "altair", "jupyter_client", "openpyxl",
-                                       "tqdm", "vu_lib.render", "pandas", "numpy", "duckdb", "vu_lib.readers")
+                                       "tqdm", "vu_lib.publish.render", "pandas", "numpy", "duckdb", "vu_lib.data.readers")
                            if m in sys.modules)
             print("RC", rc, "HEAVY", ",".join(heavy))
 

@@ -10,8 +10,8 @@ import textwrap
 import pandas as pd
 import pytest
 
-from vu_lib import charts as ch
-from vu_lib import fmt
+from vu_lib.report import charts as ch
+from vu_lib.report import fmt
 
 MONTHS = [f"2026-{m:02d}" for m in range(1, 9)]
 
@@ -231,7 +231,7 @@ def test_import_does_not_load_rfc3987_syntax():
         """
         import sys, time
         t = time.perf_counter()
-        import vu_lib.charts
+        import vu_lib.report.charts
         elapsed = time.perf_counter() - t
         assert "rfc3987_syntax" not in sys.modules, "rfc3987_syntax importerades"
         assert "jsonschema" in sys.modules and "altair" in sys.modules
@@ -244,6 +244,6 @@ def test_import_does_not_load_rfc3987_syntax():
 
 
 def test_import_leaves_an_earlier_jsonschema_alone():
-    code = "import jsonschema, sys; import vu_lib.charts; assert sys.modules.get('rfc3987_syntax', 1) is not None"
+    code = "import jsonschema, sys; import vu_lib.report.charts; assert sys.modules.get('rfc3987_syntax', 1) is not None"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr

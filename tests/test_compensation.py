@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from modelkit import params
-from vu_lib.compensation import (
+from vu_lib.model.compensation import (
     fixed_bridge,
     fixed_compensation,
     fixed_compensation_base,
@@ -19,7 +19,7 @@ from vu_lib.compensation import (
     services_of,
     variable_amount,
 )
-from vu_lib.exceptions import ParamsError
+from vu_lib.core.exceptions import ParamsError
 
 
 def test_first_model_year_is_given_directly():

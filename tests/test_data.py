@@ -17,11 +17,11 @@ import duckdb
 import pytest
 
 from conftest import EXPORTS, TODAY
-from vu_lib import data as data_mod
-from vu_lib import sample as sample_mod
-from vu_lib import store as store_mod
-from vu_lib.data import load_dataset, resolve_store, sample_store
-from vu_lib.store import ingest_files, store_fingerprint
+from vu_lib.data import dataset as data_mod
+from vu_lib.data import sample as sample_mod
+from vu_lib.data import store as store_mod
+from vu_lib.data.dataset import load_dataset, resolve_store, sample_store
+from vu_lib.data.store import ingest_files, store_fingerprint
 
 FIXTURES = [EXPORTS / n for n in ("huvudbok_2026.csv", "volymer_2026.csv", "bemanning_2026.csv", "medel.csv")]
 

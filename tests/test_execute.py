@@ -7,7 +7,7 @@ import time
 import pytest
 
 from batchkit import AN, FIXTURES, isolated_jupyter, run, statuses  # noqa: F401 - isolated_jupyter: autouse fixture
-from vu_lib import execute, zygote
+from vu_lib.publish import execute, zygote
 
 
 def test_failure_does_not_stop_the_others(tmp_path, capsys):
@@ -72,8 +72,8 @@ def test_zygote_preloads_the_notebooks_safe_imports():
                                    "vl_convert", "vu_lib") for n in found)
     default = zygote.preload_modules(sorted(FIXTURES.glob("*.ipynb")))
     assert default[: len(zygote.PRELOAD)] == list(zygote.PRELOAD) and len(default) == len(set(default))
-    assert "vu_lib.data" in default
-    assert not {"vu_lib.batch", "vu_lib.execute", "vu_lib.zygote", "vu_lib.cli"} & set(default)
+    assert "vu_lib.data.dataset" in default
+    assert not {"vu_lib.publish.batch", "vu_lib.publish.execute", "vu_lib.publish.zygote", "vu_lib.cli"} & set(default)
 
 
 def test_interrupted_pool_terminates_its_workers_and_cleans_up(tmp_path, monkeypatch):

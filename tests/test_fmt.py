@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vu_lib import fmt
+from vu_lib.report import fmt
 
 NBSP = "\u00a0"
 MINUS = "\u2212"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from modelkit import L, make_dataset, params, row
 
-from vu_lib import forecast as FC
-from vu_lib.compensation import fixed_compensation, monthly_fixed
+from vu_lib.model import forecast as FC
+from vu_lib.model.compensation import fixed_compensation, monthly_fixed
 
 
 def test_run_rate_variable_vu():

@@ -4,8 +4,8 @@ from decimal import Decimal
 import pytest
 
 from modelkit import params, with_year
-from vu_lib.exceptions import ParamsError
-from vu_lib.index import index_chain, index_for, round_kr, round_ore
+from vu_lib.core.exceptions import ParamsError
+from vu_lib.model.index import index_chain, index_for, round_kr, round_ore
 
 
 @pytest.mark.parametrize(

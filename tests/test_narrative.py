@@ -5,7 +5,7 @@ number and unit and in thousands, MINUS the true minus sign U+2212.
 """
 from __future__ import annotations
 
-from vu_lib import narrative as nar
+from vu_lib.report import narrative as nar
 
 NBSP = "\u00a0"
 MINUS = "\u2212"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from modelkit import L, V, make_dataset, params, row
 
-from vu_lib import nyckeltal as NT
+from vu_lib.model import nyckeltal as NT
 
 
 def test_every_catalogue_figure_has_a_rule():

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from batchkit import FIXTURES, NINE, FakeRenderer, HalfRenderer, isolated_jupyter, run, statuses  # noqa: F401
-from vu_lib import outputs
+from vu_lib.publish import outputs
 
 
 def test_excel_number_formats():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from vu_lib.exceptions import ParamsError
-from vu_lib.params import PROJECT_ROOT, load_params
+from vu_lib.core.exceptions import ParamsError
+from vu_lib.core.params import PROJECT_ROOT, load_params
 
 NINE = ["AN-OMR-NV", "AN-OMR-NO", "AN-OMR-CN", "AN-OPPNA", "AN-VB",
         "SON-OPPNA-BUF", "SON-OPPNA-VUX", "SON-BO-BU", "SON-BO-VUX"]

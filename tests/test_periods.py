@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from modelkit import params
-from vu_lib.exceptions import ParamsError
-from vu_lib.periods import (
+from vu_lib.core.exceptions import ParamsError
+from vu_lib.model.periods import (
     Period,
     PeriodError,
     days_in_month,
@@ -21,7 +21,7 @@ from vu_lib.periods import (
     period,
     ytd_months,
 )
-from vu_lib.trace import Trace
+from vu_lib.model.trace import Trace
 
 
 def test_parse_month():

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from batchkit import AN, FIXTURES, NBS, NINE
-from vu_lib import plan
-from vu_lib.exceptions import VuError
+from vu_lib.publish import plan
+from vu_lib.core.exceptions import VuError
 
 
 def test_plan_full_period(params):

@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 
 from conftest import EXPORTS, TODAY
-from vu_lib.contract import KINDS, MEASURES, MEDEL_TYPER
-from vu_lib.exceptions import InputError, Problem
-from vu_lib.readers import MAX_LISTED, read_file
+from vu_lib.data.contract import KINDS, MEASURES, MEDEL_TYPER
+from vu_lib.core.exceptions import InputError, Problem
+from vu_lib.data.readers import MAX_LISTED, read_file
 
 HB = "period;kodtyp;kod;konto;verifikation;belopp;text\n"
 VOL = "period;vu;kluster;enhet;matt;utforare;varde\n"

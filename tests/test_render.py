@@ -15,8 +15,8 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from vu_lib import render
-from vu_lib.render import Renderer, atomic_write, validate_meta
+from vu_lib.publish import render
+from vu_lib.publish.render import Renderer, atomic_write, validate_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 

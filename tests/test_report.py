@@ -12,8 +12,8 @@ import json
 import pytest
 
 from vu_lib import report
-from vu_lib.charts import Chart
-from vu_lib.tables import Table
+from vu_lib.report.charts import Chart
+from vu_lib.report.tables import Table
 
 NBSP = "\u00a0"
 MINUS = "\u2212"
@@ -166,7 +166,7 @@ def test_budget_2027(vb):
 
 def test_outputs_are_deterministic_and_free_of_the_code_version(vb):
     """Dict outputs (table and chart JSON) are compared by nbval without sanitizing: no code version in them."""
-    from vu_lib.trace import code_version
+    from vu_lib.model.trace import code_version
 
     def bundles(fn):  # SVG clip-path ids count up within a process (sanitized by nbval_sanitize.cfg)
         return [{k: v for k, v in p._repr_mimebundle_().items() if k != "image/svg+xml"} for p in parts(fn(vb))]

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from modelkit import L, make_dataset, params, row
 
-from vu_lib import results as R
-from vu_lib.trace import Trace
+from vu_lib.model import results as R
+from vu_lib.model.trace import Trace
 
 NINE = ["AN-OMR-NV", "AN-OMR-NO", "AN-OMR-CN", "AN-OPPNA", "AN-VB",
         "SON-OPPNA-BUF", "SON-OPPNA-VUX", "SON-BO-BU", "SON-BO-VUX"]
@@ -293,7 +293,7 @@ def test_invariant_on_the_sample_from_raw_huvudbok_rows():
     a unit resultat = revenue − cost = −Σ belopp. For every month, Σ over the nine VU of resultat
     must equal −Σ belopp of the raw ID rows on the nine's id codes.
     """
-    from vu_lib.data import load_dataset, sample_store
+    from vu_lib.data.dataset import load_dataset, sample_store
 
     p = params()
     store = sample_store(p)
@@ -334,7 +334,7 @@ def test_cache_is_shared_by_copies_of_the_same_content_only():
     """load_dataset hands out copies: equal fingerprints share a result, others don't."""
     import dataclasses
 
-    from vu_lib.results import cached
+    from vu_lib.model.results import cached
 
     @dataclasses.dataclass
     class D:

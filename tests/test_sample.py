@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vu_lib.contract import KINDS, MEASURES, MEDEL_TYPER
-from vu_lib.params import load_params
-from vu_lib.sample import LAST_MONTH, SAMPLE_VERSION, write_sample
+from vu_lib.data.contract import KINDS, MEASURES, MEDEL_TYPER
+from vu_lib.core.params import load_params
+from vu_lib.data.sample import LAST_MONTH, SAMPLE_VERSION, write_sample
 
 YEARS = (2023, 2024, 2025, 2026)
 EXPECTED_FILES = sorted(
@@ -106,7 +106,7 @@ def test_same_bytes_every_run(sample_dir, tmp_path):
 def test_same_bytes_in_a_fresh_interpreter_with_another_hash_seed(sample_dir, tmp_path):
     out = tmp_path / "annan"
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    code = "import sys; from pathlib import Path; from vu_lib.sample import write_sample; write_sample(Path(sys.argv[1]))"
+    code = "import sys; from pathlib import Path; from vu_lib.data.sample import write_sample; write_sample(Path(sys.argv[1]))"
     subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env, cwd=tmp_path)
     for name in EXPECTED_FILES:
         assert (out / name).read_bytes() == (sample_dir / name).read_bytes(), name
@@ -411,7 +411,7 @@ def test_staff_cost_matches_fte_times_schablon_wage(ledger, staffing, code_vu, p
 
 # --------------------------------------------------------------------------- the reader and the CLI
 def test_every_file_passes_the_reader(sample_dir, params):
-    readers = pytest.importorskip("vu_lib.readers", reason="vu_lib.readers (inläsningen) finns inte ännu")
+    readers = pytest.importorskip("vu_lib.data.readers", reason="vu_lib.readers (inläsningen) finns inte ännu")
     today = dt.date(LAST_MONTH[0], LAST_MONTH[1], 28)
     for name in EXPECTED_FILES:
         path = sample_dir / name

@@ -14,9 +14,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from vu_lib import compensation, transfers, variance
-from vu_lib.data import load_dataset
-from vu_lib.params import load_params
+from vu_lib.model import compensation, transfers, variance
+from vu_lib.data.dataset import load_dataset
+from vu_lib.core.params import load_params
 
 
 @pytest.fixture(scope="module")

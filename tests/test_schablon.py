@@ -9,8 +9,8 @@ import math
 import pytest
 
 from modelkit import make_dataset, params
-from vu_lib.exceptions import ParamsError
-from vu_lib.schablon import (
+from vu_lib.core.exceptions import ParamsError
+from vu_lib.model.schablon import (
     allocation_an,
     allocation_son,
     latest_staffing,

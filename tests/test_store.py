@@ -17,9 +17,9 @@ import openpyxl
 import pytest
 
 from conftest import EXPORTS, TODAY, file_sha256
-from vu_lib import store as store_mod
-from vu_lib.exceptions import InputError
-from vu_lib.store import format_periods, ingest_files, store_fingerprint, validate_files
+from vu_lib.data import store as store_mod
+from vu_lib.core.exceptions import InputError
+from vu_lib.data.store import format_periods, ingest_files, store_fingerprint, validate_files
 
 HB = "period;kodtyp;kod;konto;verifikation;belopp;text\n"
 VOL = "period;vu;kluster;enhet;matt;utforare;varde\n"

@@ -1,4 +1,4 @@
-"""vu_lib.tables.Table: formatted strings in every mime type, raw values in the JSON."""
+"""vu_lib.report.tables.Table: formatted strings in every mime type, raw values in the JSON."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vu_lib.tables import TABLE_MIME, Table
+from vu_lib.report.tables import TABLE_MIME, Table
 
 
 @pytest.fixture

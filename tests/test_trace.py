@@ -5,11 +5,11 @@ import shutil
 import pandas as pd
 import pytest
 
-import vu_lib.trace as trace_mod
+import vu_lib.model.trace as trace_mod
 from modelkit import make_dataset, params
 from vu_lib import __version__
-from vu_lib.params import load_params
-from vu_lib.trace import Trace, code_version, params_fingerprint, stamp, trace_for, trace_of
+from vu_lib.core.params import load_params
+from vu_lib.model.trace import Trace, code_version, params_fingerprint, stamp, trace_for, trace_of
 
 
 def test_code_version_format_and_cached():
@@ -77,7 +77,7 @@ def test_stamp_sets_attrs_on_same_frame():
 
 
 def test_trace_for_unknown_year():
-    from vu_lib.exceptions import ParamsError
+    from vu_lib.core.exceptions import ParamsError
 
     with pytest.raises(ParamsError):
         trace_for(params(), None, 2040, 1)

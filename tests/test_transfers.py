@@ -11,7 +11,7 @@ from decimal import Decimal
 
 
 from modelkit import make_dataset, params
-from vu_lib.transfers import (
+from vu_lib.model.transfers import (
     differing_months,
     exact_sum,
     monthly_transfers,

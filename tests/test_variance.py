@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from modelkit import L, V, make_dataset, params, row
 
-from vu_lib import variance as VA
-from vu_lib.compensation import rate
+from vu_lib.model import variance as VA
+from vu_lib.model.compensation import rate
 
 
 def test_omradesansvar_hours_at_the_price_annex_rate():

@@ -10,12 +10,12 @@ import json
 import sys
 from pathlib import Path
 
-from .exceptions import InputError, ParamsError, VuError
+from vu_lib.core.exceptions import InputError, ParamsError, VuError
 
 
 
 def _cmd_list(args) -> int:
-    from .params import load_params
+    from vu_lib.core.params import load_params
 
     p = load_params()
     if args.json:
@@ -61,7 +61,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from .store import validate_files
+    from vu_lib.data.store import validate_files
 
     results = validate_files([Path(f) for f in args.files])
     for r in results:
@@ -70,7 +70,7 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_ingest(args) -> int:
-    from .store import ingest_files
+    from vu_lib.data.store import ingest_files
 
     for r in ingest_files([Path(f) for f in args.files], Path(args.store)):
         print(r.summary())
@@ -78,7 +78,7 @@ def _cmd_ingest(args) -> int:
 
 
 def _cmd_sample(args) -> int:
-    from .sample import write_sample
+    from vu_lib.data.sample import write_sample
 
     paths = write_sample(Path(args.out))
     for p in paths:
@@ -88,13 +88,13 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from .batch import cli_run
+    from vu_lib.publish.batch import cli_run
 
     return cli_run(args)
 
 
 def _cmd_budget(args) -> int:
-    from .batch import cli_budget
+    from vu_lib.publish.batch import cli_budget
 
     return cli_budget(args)
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "store", "") is None:
-        from .data import default_store
+        from vu_lib.data.dataset import default_store
 
         args.store = str(default_store())
     try:

@@ -104,7 +104,7 @@ def rate(area_or_service, service: str, y: int) -> Decimal:
 # --------------------------------------------------------------------------- raw data
 def read_sample(d: Path) -> dict[str, pd.DataFrame]:
     sys.path.insert(0, str(ROOT))
-    from vu_lib.sample import write_sample  # the sample generator only: it writes the export files
+    from vu_lib.data.sample import write_sample  # the sample generator only: it writes the export files
 
     write_sample(d)
     hb = pd.concat([pd.read_csv(d / f"huvudbok_{y}.csv", sep=";", encoding="cp1252", dtype=str, keep_default_na=False)

@@ -1,0 +1,287 @@
+"""Execution of the batch's notebooks with papermill, in long-lived worker processes.
+
+:class:`WorkerPool` starts the workers (``spawn``, so each is a clean
+interpreter that imports papermill and jupyter_client once) and, on POSIX,
+the zygote their kernels are forked from (:mod:`vu_lib.zygote`). Each job
+runs :func:`execute_job` in a worker: papermill with the batch's kernel
+manager (:mod:`vu_lib.kernels`) and a papermill engine that saves the
+notebook less often (:func:`papermill_engine`). A failing notebook or a dead
+worker fails only its own job; the result says why
+(:func:`format_execution_error`).
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from vu_lib.core.exceptions import VuError
+from vu_lib.publish.outputs import now
+from vu_lib.publish.zygote import Zygote, preload_modules, zygote_supported
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_ENGINE_NAME = None
+
+
+def lighten_imports() -> None:
+    """Skip ``rfc3987_syntax`` in this process (it costs ~1.4 s at import).
+
+    jsonschema imports it, when installed, only to check the 'iri' formats;
+    nbformat's validation never uses them. Importing nbformat (papermill,
+    nbconvert, signing) then takes a few tenths of a second instead of ~2 s.
+    Has no effect once jsonschema is imported.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def worker_init(env: dict[str, str]) -> None:
+    """Initializer of a worker process: environment, quiet logs, warm imports."""
+    import logging
+    import signal
+    import warnings
+
+    from vu_lib.publish.kernels import kernel_manager_class
+
+    lighten_imports()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    os.environ.update(env)
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    import papermill  # noqa: F401 - warm
+
+    kernel_manager_class()
+    papermill_engine()
+
+
+def papermill_engine() -> str:
+    """Register (once) and return the name of the papermill engine the workers use.
+
+    papermill's NBClientEngine writes the whole output notebook before and
+    after every cell; for a report with fifteen cells and 250 kB of outputs
+    that is thirty serialisations per notebook. This engine writes at the
+    start, at most every ``autosave_cell_every`` seconds while cells run, on an
+    error and at the end (papermill's ``notebook_complete`` runs in a
+    ``finally``, so a dead kernel still leaves the partial notebook).
+    """
+    global _ENGINE_NAME
+    if _ENGINE_NAME:
+        return _ENGINE_NAME
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class VuExecutionManager(NotebookExecutionManager):
+        _throttle = False
+
+        def save(self, **kwargs):
+            if self._throttle and self.last_save_time is not None:
+                if (self.now() - self.last_save_time).total_seconds() < self.autosave_cell_every:
+                    return
+            super().save(**kwargs)
+
+        def _throttled(self, method, *args, **kwargs):
+            self._throttle = True
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._throttle = False
+
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            return self._throttled(super().cell_start, cell, cell_index, **kwargs)
+
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            return self._throttled(super().cell_complete, cell, cell_index, **kwargs)
+
+    class VuEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            nb_man = VuExecutionManager(nb, output_path=output_path, progress_bar=progress_bar,
+                                        log_output=log_output, autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register("vu_batch", VuEngine)
+    _ENGINE_NAME = "vu_batch"
+    return _ENGINE_NAME
+
+
+def format_execution_error(e: BaseException) -> str:
+    """An error as text for the run log: a notebook's error with its cell and traceback (no ANSI colours)."""
+    ename = getattr(e, "ename", None)
+    if ename is not None:  # PapermillExecutionError
+        head = f"{ename}: {getattr(e, 'evalue', '')}"
+        where = f" (cell In[{e.exec_count}])" if getattr(e, "exec_count", None) is not None else ""
+        tb = "\n".join(_ANSI_RE.sub("", line) for line in (getattr(e, "traceback", None) or []))
+        return (head + where + ("\n" + tb if tb else "")).strip()
+    return f"{type(e).__name__}: {_ANSI_RE.sub('', str(e))}".strip()
+
+
+def execute_job(spec: dict) -> dict:
+    """Execute one notebook with papermill (in a worker process).
+
+    Parameters
+    ----------
+    spec : dict
+        name, input (notebook path), output (where papermill writes the
+        executed notebook), parameters, cwd, kernel_log, start_timeout.
+
+    Returns
+    -------
+    dict
+        name, ok, error (text or None), seconds, started, ended.
+    """
+    import papermill as pm
+
+    from vu_lib.publish.kernels import kernel_manager_class
+
+    os.environ["VU_BATCH_KERNEL_LOG"] = spec["kernel_log"]
+    started, t0 = now(), time.perf_counter()
+    result: dict[str, Any] = {"name": spec["name"], "ok": False, "error": None, "started": started}
+    try:
+        pm.execute_notebook(
+            spec["input"], spec["output"], parameters=spec["parameters"], kernel_name="python3",
+            cwd=spec["cwd"], progress_bar=False, log_output=False, engine_name=papermill_engine(),
+            start_timeout=spec.get("start_timeout", 120),
+            kernel_manager_class=kernel_manager_class(),
+            # The kernel is discarded after the notebook: kill it instead of a
+            # graceful shutdown, and skip IPython's history database.
+            shutdown_kernel="immediate",
+            extra_arguments=["--HistoryManager.enabled=False"],
+        )
+        result["ok"] = True
+    except BaseException as e:  # noqa: BLE001 - every failure is reported, none stops the batch
+        text = format_execution_error(e)
+        if getattr(e, "ename", None) is None:
+            try:
+                tail = Path(spec["kernel_log"]).read_text(errors="replace")[-3000:].strip()
+            except OSError:
+                tail = ""
+            if tail:
+                text += "\n--- kärnans utskrift ---\n" + tail
+        result["error"] = text
+    result["seconds"] = time.perf_counter() - t0
+    result["ended"] = now()
+    return result
+
+
+class WorkerPool:
+    """Worker processes, and the zygote their kernels fork from, for one batch.
+
+    A context manager: entering starts the zygote (where supported) and the
+    workers; leaving normally lets idle workers exit on their own (the
+    parent goes on publishing), leaving on an exception (Ctrl-C) terminates
+    them. Either way the zygote is closed and the temporary directory
+    (sockets, kernel logs) removed.
+
+    Parameters
+    ----------
+    n_workers : int
+    cwd : Path
+        The kernels' working directory (the notebooks directory).
+    notebooks : iterable of Path
+        The notebooks to run; their imports are preloaded in the zygote.
+    preload : list of str, optional
+        Modules the zygote imports instead (None: :func:`vu_lib.zygote.preload_modules`).
+    store : Path, optional
+        The zygote loads this store's Dataset, so every kernel inherits it.
+    """
+
+    def __init__(self, n_workers: int, *, cwd: Path, notebooks: Iterable[Path] = (),
+                 preload: list[str] | None = None, store: Path | None = None):
+        self.n_workers = n_workers
+        self.cwd = Path(cwd)
+        self.notebooks = list(notebooks)
+        self.preload = preload
+        self.store = store
+        self.tmpdir: Path | None = None
+        self.zygote: Zygote | None = None
+        self.executor = None
+        self._futures: dict = {}
+
+    def __enter__(self) -> WorkerPool:
+        import tempfile
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="vu-batch-"))
+        env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "VU_BATCH_RUNTIME_DIR": str(self.tmpdir)}
+        try:
+            if zygote_supported():
+                try:
+                    preload = list(self.preload) if self.preload is not None else preload_modules(self.notebooks)
+                    self.zygote = Zygote(self.tmpdir, preload, self.cwd, store=self.store)
+                    env["VU_BATCH_ZYGOTE_SOCKET"] = self.zygote.socket_path
+                except (OSError, VuError):
+                    self.zygote = None
+            self.executor = ProcessPoolExecutor(max_workers=self.n_workers, mp_context=get_context("spawn"),
+                                                initializer=worker_init, initargs=(env,))
+        except BaseException:
+            self._cleanup()
+            raise
+        return self
+
+    def submit(self, spec: dict) -> None:
+        """Queue a job for :func:`execute_job` (``spec`` without ``kernel_log``: the pool adds it)."""
+        spec = {**spec, "kernel_log": str(self.tmpdir / f"{spec['name']}.kernel.log")}
+        self._futures[self.executor.submit(execute_job, spec)] = spec["name"]
+
+    def wait_zygote(self) -> None:
+        """Wait until the zygote listens; if it cannot, close it (the workers launch kernels themselves)."""
+        if self.zygote is not None:
+            try:
+                self.zygote.wait_bound()
+            except VuError:
+                self.zygote.close()
+                self.zygote = None
+
+    def results(self) -> Iterator[dict]:
+        """The results of :func:`execute_job` as the jobs finish; a dead worker gives a failed result."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        pending = set(self._futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                try:
+                    res = fut.result()
+                except BaseException as e:  # noqa: BLE001 - a dead worker fails only its job
+                    res = {"name": self._futures[fut], "ok": False, "seconds": None, "started": None,
+                           "error": f"Arbetsprocessen dog: {type(e).__name__}: {e}", "ended": now()}
+                yield res
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.executor.shutdown(wait=False)  # idle workers exit while the parent publishes
+            else:
+                # The processes before shutdown(), which forgets them.
+                processes = list((getattr(self.executor, "_processes", None) or {}).values())
+                for f in self._futures:
+                    f.cancel()
+                self.executor.shutdown(wait=False, cancel_futures=True)
+                for p in processes:
+                    try:
+                        p.terminate()
+                    except Exception:  # noqa: BLE001
+                        pass
+        finally:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        import shutil
+
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)

@@ -1,0 +1,774 @@
+"""Executed report notebooks to HTML and PDF, without Quarto.
+
+One :class:`Renderer` is meant to live for a whole batch: it builds the
+nbconvert exporter, the typst compiler (with the house fonts) and the
+embedded JavaScript once, then renders any number of notebooks::
+
+    r = Renderer()
+    r.render_html("reports/2026-08/notebooks/AN-VB.ipynb", "reports/2026-08/AN-VB.html", meta)
+    r.render_pdf("reports/2026-08/notebooks/AN-VB.ipynb", "reports/2026-08/AN-VB.pdf", meta)
+
+``meta`` (see :data:`META_KEYS`) is a dict of strings:
+
+========================  ==========================================================
+``titel``                 report title, e.g. ``'Månadsuppföljning'``
+``undertitel``            subtitle (may be empty), e.g. the VU's full name
+``vu``                    VU id or name shown in the title block, e.g. ``'AN-VB'``
+``period``                ``'YYYY-MM'`` (shown as ``'augusti 2026'``) or a label
+``modellversion``         model version the figures were computed with, ``'4.0'``
+``data_fingerprint``      :attr:`vu_lib.data.Dataset.fingerprint`
+``kodversion``            code version (git describe / commit)
+``datum``                 date the report was made, ``'YYYY-MM-DD'``
+``namnd`` (optional)      board, e.g. ``'Äldrenämnden'`` (shown above the title)
+``datakalla`` (optional)  :attr:`vu_lib.data.Dataset.source`
+``utkast`` (optional)     ``True`` marks the report as a draft (UTKAST)
+========================  ==========================================================
+
+Outputs are written atomically (a temporary file in the target directory,
+then :func:`os.replace`), so a failed render never replaces a good report
+with half a file.
+
+HTML: nbconvert with the template ``vu_lib/templates/vu_html`` (code and
+prompts hidden, ``<html lang="sv">``, title block, print CSS, the house font
+embedded as data URLs, Vega/Vega-Lite/vega-embed from vl-convert's bundle
+embedded once). The page makes no network request.
+
+PDF: the executed notebook is walked into pandoc Markdown (Markdown cells as
+they are, tables from ``text/markdown``, charts from ``image/svg+xml`` written
+as SVG files), converted with pandoc's typst writer and compiled with the
+``typst`` package using ``vu_lib/templates/vu.typ`` (A4, Swedish
+hyphenation, "Sida 3 av 12", title block).
+
+Notebook conventions (both formats):
+
+- the title block (from ``meta``) is the page's only level-1 heading, so
+  notebook sections start at ``##`` (PDF/UA, ``pdf_standards=["ua-1"]``,
+  requires it; screen readers expect it);
+- report content is Markdown cells and displayed objects: vu ``Table`` and
+  ``Chart``, ``IPython.display.Markdown``, images; code, ``print`` output,
+  warnings and plain-text results are not part of the report;
+- cell tags ``remove-cell`` and ``remove-output`` hide a cell or its outputs.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from vu_lib.report import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.charts)
+from vu_lib.report import fmt
+
+import nbformat  # noqa: E402  (after charts on purpose)
+
+__all__ = [
+    "Renderer",
+    "META_KEYS",
+    "REQUIRED_META_KEYS",
+    "OPTIONAL_META_KEYS",
+    "validate_meta",
+    "atomic_write",
+    "notebook_to_markdown",
+    "vega_javascript",
+    "quarto_available",
+    "render_with_quarto",
+    "TEMPLATES_DIR",
+    "PROJECT_ROOT",
+]
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+FONT_DIR = TEMPLATES_DIR / "fonts"
+HTML_TEMPLATE = "vu_html"
+TYPST_TEMPLATE = TEMPLATES_DIR / "vu.typ"
+
+VEGALITE_MIME = _charts.VEGALITE_MIME
+
+REQUIRED_META_KEYS = ("titel", "undertitel", "vu", "period", "modellversion", "data_fingerprint", "kodversion", "datum")
+OPTIONAL_META_KEYS = ("namnd", "datakalla", "utkast")
+META_KEYS = REQUIRED_META_KEYS + OPTIONAL_META_KEYS
+_MAY_BE_EMPTY = {"undertitel"}
+
+#: Cell tags that hide things (the Quarto / nbconvert conventions).
+REMOVE_CELL_TAGS = {"remove-cell", "remove_cell"}
+REMOVE_INPUT_TAGS = {"remove-input", "remove_input"}
+REMOVE_OUTPUT_TAGS = {"remove-output", "remove_output"}
+
+HTML_PRIORITY = [
+    VEGALITE_MIME,
+    "text/html",
+    "image/svg+xml",
+    "image/png",
+    "image/jpeg",
+    "text/markdown",
+    "text/plain",
+]
+
+# The fonts embedded in the HTML page (data URLs): weight, style, file.
+_HTML_FONT_FACES = (
+    (400, "normal", "SourceSansPro-Regular.ttf"),
+    (400, "italic", "SourceSansPro-It.ttf"),
+    (700, "normal", "SourceSansPro-Bold.ttf"),
+)
+
+
+# --------------------------------------------------------------------------- meta
+def validate_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Check and normalise the report metadata.
+
+    Parameters
+    ----------
+    meta : mapping
+        Must hold every key of :data:`REQUIRED_META_KEYS` (non-empty, except
+        ``undertitel``); may hold :data:`OPTIONAL_META_KEYS`.
+
+    Returns
+    -------
+    dict
+        Values as stripped strings (``utkast`` as bool).
+
+    Raises
+    ------
+    ValueError
+        Missing, empty or unknown keys.
+    """
+    missing = [k for k in REQUIRED_META_KEYS if k not in meta]
+    if missing:
+        raise ValueError(f"meta saknar nycklarna: {', '.join(missing)}")
+    unknown = sorted(set(meta) - set(META_KEYS))
+    if unknown:
+        raise ValueError(f"okända nycklar i meta: {', '.join(unknown)}; tillåtna: {', '.join(META_KEYS)}")
+    out: dict[str, Any] = {}
+    for k in META_KEYS:
+        if k not in meta:
+            continue
+        v = meta[k]
+        if k == "utkast":
+            out[k] = bool(v)
+            continue
+        s = "" if v is None else str(v).strip()
+        if not s and k in REQUIRED_META_KEYS and k not in _MAY_BE_EMPTY:
+            raise ValueError(f"meta['{k}'] är tom")
+        out[k] = s
+    return out
+
+
+def _period_text(period: str) -> str:
+    if re.match(r"^\d{4}-\d{1,2}$", period):
+        return fmt.period_label(period)
+    return period
+
+
+def _fields(meta: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(label, value, kind) for the title block; kind 'kod' is set in monospace."""
+    labels = fmt.locale()["report"]["fields"]
+    rows = [
+        (labels["vu"], meta["vu"], "text"),
+        (labels["period"], _period_text(meta["period"]), "text"),
+        (labels["modellversion"], meta["modellversion"], "text"),
+        (labels["data_fingerprint"], meta["data_fingerprint"], "kod"),
+        (labels["kodversion"], meta["kodversion"], "kod"),
+        (labels["datum"], meta["datum"], "text"),
+    ]
+    if meta.get("datakalla"):
+        rows.insert(4, (labels["datakalla"], meta["datakalla"], "text"))
+    return rows
+
+
+def _footer(meta: Mapping[str, Any]) -> str:
+    return " · ".join(x for x in (meta["titel"], meta["vu"], _period_text(meta["period"])) if x)
+
+
+def typst_meta(m: Mapping[str, Any], font: str = _charts.FONT_FAMILY) -> dict:
+    """The ``meta`` dictionary of ``vu.typ``'s ``vu-rapport`` (title block, running footer) for validated ``m``.
+
+    Shared by the built-in PDF and the Quarto PDF (:mod:`vu_lib.publish.quarto`).
+    """
+    labels = fmt.locale()["report"]
+    return {
+        "titel": m["titel"],
+        "undertitel": m.get("undertitel", ""),
+        "overline": m.get("namnd", ""),
+        "utkast": bool(m.get("utkast", False)),
+        "utkast_text": labels["draft"],
+        "lang": fmt.locale().language,
+        "region": fmt.locale()["region"],
+        "font": font,
+        "falt": [list(f) for f in _fields(m)],
+        "sidfot": _footer(m),
+        "sida": labels["page"],
+    }
+
+
+# --------------------------------------------------------------------------- files
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
+    """Write a file atomically: a temporary file in the same directory, then ``os.replace``.
+
+    Parameters
+    ----------
+    path : path-like
+        Target; its directory is created if needed.
+    data : bytes or str
+        Content (str is written as UTF-8).
+
+    Returns
+    -------
+    Path
+        The target path.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+def _read_notebook(nb_path: str | os.PathLike) -> nbformat.NotebookNode:
+    return nbformat.read(str(nb_path), as_version=4)
+
+
+def _tags(cell: Mapping) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []) or [])
+
+
+# --------------------------------------------------------------------------- JavaScript and fonts
+def _cache_dir() -> Path:
+    env = os.environ.get("VU_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+    return Path(base) / "vu"
+
+
+@functools.lru_cache(maxsize=4)
+def vega_javascript(vl_version: str | None = None) -> str:
+    """Vega, Vega-Lite and vega-embed as one script, from vl-convert's bundle.
+
+    ``vl_convert.javascript_bundle()`` takes about 3 s the first time in a
+    process, so the result is cached in memory and on disk
+    (``$VU_CACHE_DIR`` or ``~/.cache/vu``), keyed by the vl-convert and
+    Vega-Lite versions. The script sets ``window.vegaEmbed``, ``vegaLite`` and
+    ``vega`` and loads nothing from the network.
+
+    Parameters
+    ----------
+    vl_version : str, optional
+        Vega-Lite version; default :func:`vu_lib.charts.vegalite_version`.
+
+    Returns
+    -------
+    str
+    """
+    import vl_convert as vlc  # noqa: PLC0415
+
+    if vl_version is None:
+        from vu_lib.report.charts import vegalite_version  # noqa: PLC0415
+
+        vl_version = vegalite_version()
+    version = getattr(vlc, "__version__", "0")
+    cache = _cache_dir() / f"vega-bundle-vlc{version}-vl{vl_version}.js"
+    try:
+        text = cache.read_text(encoding="utf-8")
+        if len(text) > 100_000:
+            return text
+    except OSError:
+        pass
+    js = vlc.javascript_bundle(vl_version=vl_version)
+    if "</script" in js.lower():  # cannot be inlined safely
+        js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
+    try:
+        atomic_write(cache, js)
+    except OSError as exc:  # a read-only home is fine
+        log.debug("kunde inte spara JavaScript-cache %s: %s", cache, exc)
+    return js
+
+
+@functools.lru_cache(maxsize=1)
+def _font_css() -> str:
+    faces = []
+    for weight, style, name in _HTML_FONT_FACES:
+        path = FONT_DIR / name
+        if not path.exists():
+            continue
+        b64 = base64.b64encode(path.read_bytes()).decode("ascii")
+        faces.append(
+            "@font-face{font-family:\"Source Sans Pro\";font-style:%s;font-weight:%d;font-display:block;"
+            "src:url(data:font/ttf;base64,%s) format(\"truetype\");}" % (style, weight, b64)
+        )
+    return "\n".join(faces)
+
+
+def _script_json(obj: Any) -> str:
+    """JSON safe inside a <script> element."""
+    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+_ID_RE = re.compile(r'\bid="([^"]+)"')
+
+
+def _inline_svg(svg: str | list, prefix: str) -> str:
+    """An SVG document made safe to inline several times in one page (unique ids)."""
+    if isinstance(svg, list):
+        svg = "".join(svg)
+    svg = re.sub(r"^\s*<\?xml[^>]*\?>\s*", "", svg)
+    svg = re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
+    for old in set(_ID_RE.findall(svg)):
+        new = f"{prefix}-{old}"
+        svg = svg.replace(f'id="{old}"', f'id="{new}"').replace(f"url(#{old})", f"url(#{new})")
+        svg = svg.replace(f'href="#{old}"', f'href="#{new}"')
+    return svg
+
+
+# --------------------------------------------------------------------------- notebook -> markdown
+def _typst_str(s: str) -> str:
+    s = re.sub(r"[\x00-\x1f\x7f]", " ", str(s))
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+#: A chart this wide (in SVG px, about the house default) fills the text width;
+#: narrower charts are scaled by the same factor, so chart text has one size.
+REFERENCE_CHART_WIDTH = 640
+
+
+def _svg_width(svg: str) -> float | None:
+    m = re.search(r"<svg\b[^>]*?\swidth=\"([0-9.]+)(?:px)?\"", svg)
+    return float(m.group(1)) if m else None
+
+
+def _typst_image_block(filename: str, alt: str | None, natural_width: float | None = None) -> str:
+    alt_arg = f", alt: {_typst_str(alt)}" if alt else ""
+    pct = 100.0 if not natural_width else min(100.0, 100.0 * natural_width / REFERENCE_CHART_WIDTH)
+    return f'```{{=typst}}\n#vu-diagram(image("{filename}", width: {pct:.1f}%{alt_arg}))\n```'
+
+
+def _text(v: Any) -> str:
+    return "".join(v) if isinstance(v, list) else str(v)
+
+
+def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike) -> str:
+    """Walk an executed notebook into pandoc Markdown for the PDF path.
+
+    Markdown cells are taken as they are. Of each output: a vu chart or any
+    SVG is written to ``asset_dir`` and placed as a raw typst block
+    (``#vu-diagram(image(...))`` with the chart's description as alt text);
+    ``text/markdown`` (vu tables, ``IPython.display.Markdown``) is taken as
+    it is; PNG/JPEG are written as files; an HTML-only output is converted
+    with pandoc. Code, stream output and plain-text results are left out;
+    an error is shown as a short paragraph. Cell tags ``remove-cell`` and
+    ``remove-output`` are honoured.
+
+    Parameters
+    ----------
+    nb : NotebookNode
+    asset_dir : path-like
+        Directory for the image files (the directory of the .typ file).
+
+    Returns
+    -------
+    str
+    """
+    asset_dir = Path(asset_dir)
+    blocks: list[str] = []
+    n_img = 0
+    error_label = fmt.locale()["report"]["error"]
+    for cell in nb.cells:
+        tags = _tags(cell)
+        if tags & REMOVE_CELL_TAGS:
+            continue
+        if cell.cell_type == "markdown":
+            src = _text(cell.source).strip()
+            if src:
+                blocks.append(src)
+            continue
+        if cell.cell_type != "code" or tags & REMOVE_OUTPUT_TAGS:
+            continue
+        for out in cell.get("outputs", []):
+            otype = out.get("output_type")
+            if otype == "error":
+                blocks.append(f"**{error_label}:** {_md_escape(out.get('ename', ''))}: {_md_escape(out.get('evalue', ''))}")
+                continue
+            if otype not in ("display_data", "execute_result"):
+                continue
+            data = out.get("data", {})
+            meta = out.get("metadata", {}) or {}
+            if "image/svg+xml" in data:
+                n_img += 1
+                name = f"fig-{n_img}.svg"
+                svg = _text(data["image/svg+xml"])
+                (asset_dir / name).write_text(svg, encoding="utf-8")
+                alt = None
+                if VEGALITE_MIME in data:
+                    alt = data[VEGALITE_MIME].get("beskrivning")
+                alt = alt or meta.get("vu_alt") or fmt.locale()["report"]["chart"]
+                blocks.append(_typst_image_block(name, alt, _svg_width(svg)))
+            elif "text/markdown" in data:
+                blocks.append(_text(data["text/markdown"]).strip())
+            elif "image/png" in data or "image/jpeg" in data:
+                mime = "image/png" if "image/png" in data else "image/jpeg"
+                n_img += 1
+                name = f"fig-{n_img}.{'png' if mime == 'image/png' else 'jpg'}"
+                (asset_dir / name).write_bytes(base64.b64decode(_text(data[mime])))
+                blocks.append(_typst_image_block(name, meta.get("vu_alt") or fmt.locale()["report"]["chart"]))
+            elif "text/html" in data:
+                blocks.append(_html_to_markdown(_text(data["text/html"])))
+    return "\n\n".join(b for b in blocks if b) + "\n"
+
+
+def _md_escape(s: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]<>#|$@~^])", r"\\\1", str(s))
+
+
+def _html_to_markdown(html: str) -> str:
+    import pypandoc  # noqa: PLC0415
+
+    return pypandoc.convert_text(html, "markdown", format="html").strip()
+
+
+# --------------------------------------------------------------------------- renderer
+class Renderer:
+    """Render executed report notebooks to HTML and PDF (one instance per batch).
+
+    Parameters
+    ----------
+    embed_fonts : bool, default True
+        Embed the house font in the HTML page (data URLs, about 1 MB) so text
+        and charts look the same everywhere; without it the page falls back
+        to installed fonts.
+    pdf_standards : sequence of str, optional
+        typst PDF standards, e.g. ``["a-2b"]`` for archiving or ``["ua-1"]``
+        for PDF/UA (every image then needs alt text). The PDF is tagged in
+        any case.
+    keep_typst : path-like, optional
+        Debugging: copy the intermediate Markdown, .typ and images of each
+        PDF into this directory.
+
+    Notes
+    -----
+    Not thread-safe: use one Renderer per thread or process.
+    """
+
+    def __init__(
+        self,
+        *,
+        embed_fonts: bool = True,
+        pdf_standards: Sequence[str] | None = None,
+        keep_typst: str | os.PathLike | None = None,
+    ) -> None:
+        from nbconvert import HTMLExporter  # noqa: PLC0415
+        from nbconvert.preprocessors import TagRemovePreprocessor  # noqa: PLC0415
+        from traitlets.config import Config  # noqa: PLC0415
+        import typst  # noqa: PLC0415
+
+        self.embed_fonts = embed_fonts
+        self.pdf_standards = list(pdf_standards or [])
+        self.keep_typst = Path(keep_typst) if keep_typst else None
+        config = Config(
+            {
+                "NbConvertBase": {"display_data_priority": list(HTML_PRIORITY)},
+                "TagRemovePreprocessor": {
+                    "enabled": True,
+                    "remove_cell_tags": sorted(REMOVE_CELL_TAGS),
+                    "remove_all_outputs_tags": sorted(REMOVE_OUTPUT_TAGS),
+                    "remove_input_tags": sorted(REMOVE_INPUT_TAGS),
+                },
+            }
+        )
+        self._html = HTMLExporter(
+            config=config,
+            template_name=HTML_TEMPLATE,
+            extra_template_basedirs=[str(TEMPLATES_DIR)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            exclude_anchor_links=True,
+            embed_images=True,
+            language_code="sv",
+        )
+        self._html.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
+        self._css = (TEMPLATES_DIR / HTML_TEMPLATE / "vu.css").read_text(encoding="utf-8")
+        self._typ_template = TYPST_TEMPLATE.read_text(encoding="utf-8")
+        self._typst = typst.Compiler(font_paths=[str(FONT_DIR)], ignore_system_fonts=True)
+        self._font_family = _charts.FONT_FAMILY
+        self.timings: dict[str, list[float]] = {"html": [], "pdf": []}
+
+    # ------------------------------------------------------------------ HTML
+    def _prepare_html_outputs(self, nb: nbformat.NotebookNode) -> bool:
+        """Add per-output render data (inline SVG, spec JSON); True when the page has charts."""
+        n = 0
+        has_charts = False
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            for out in cell.get("outputs", []):
+                data = out.get("data")
+                if not data:
+                    continue
+                meta = out.setdefault("metadata", nbformat.NotebookNode())
+                if VEGALITE_MIME in data:
+                    n += 1
+                    payload = data[VEGALITE_MIME]
+                    chart_id = f"vu-diagram-{n}"
+                    svg = _text(data.get("image/svg+xml", ""))
+                    meta["vu_chart"] = {
+                        "id": chart_id,
+                        "width": _svg_width(svg) or REFERENCE_CHART_WIDTH,
+                        "beskrivning": payload.get("beskrivning", ""),
+                        "svg": _inline_svg(svg, chart_id),
+                        "spec_json": _script_json(payload["spec"]),
+                    }
+                    has_charts = True
+                elif "image/svg+xml" in data:
+                    n += 1
+                    meta["vu_svg"] = _inline_svg(data["image/svg+xml"], f"vu-bild-{n}")
+        return has_charts
+
+    def html_from_notebook(self, nb: nbformat.NotebookNode, meta: Mapping[str, Any]) -> str:
+        """The report page as a string (see :meth:`render_html`)."""
+        m = validate_meta(meta)
+        nb = copy.deepcopy(nb)
+        has_charts = self._prepare_html_outputs(nb)
+        labels = fmt.locale()["report"]
+        vu = {
+            "lang": fmt.locale().language,
+            "meta": m,
+            "overline": m.get("namnd", ""),
+            "fields": _fields(m),
+            "footer": _footer(m) + " · " + f"{labels['fields']['datum']} {m['datum']}",
+            "html_title": " – ".join(x for x in (m["titel"], m["vu"], _period_text(m["period"])) if x),
+            "css": self._css,
+            "font_css": _font_css() if self.embed_fonts else "",
+            "has_charts": has_charts,
+            "vega_js": vega_javascript() if has_charts else "",
+            "format_locale_json": _script_json(fmt.d3_format_locale()),
+            "time_locale_json": _script_json(fmt.d3_time_format_locale()),
+            "error_label": labels["error"],
+            "draft_label": labels["draft"],
+        }
+        body, _ = self._html.from_notebook_node(nb, resources={"vu": vu})
+        return body
+
+    def render_html(self, nb_path: str | os.PathLike, out_path: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
+        """Render an executed notebook to a self-contained HTML page.
+
+        Parameters
+        ----------
+        nb_path : path-like
+            The executed notebook (papermill output).
+        out_path : path-like
+            The .html file, written atomically.
+        meta : mapping
+            Report metadata, see the module docstring and :func:`validate_meta`.
+
+        Returns
+        -------
+        Path
+            ``out_path``.
+        """
+        return self._write_timed("html", out_path, lambda: self.html_from_notebook(_read_notebook(nb_path), meta))
+
+    # ------------------------------------------------------------------ PDF
+    def _typst_meta(self, m: Mapping[str, Any]) -> dict:
+        return typst_meta(m, self._font_family)
+
+    def typst_source(self, nb: nbformat.NotebookNode, workdir: str | os.PathLike) -> str:
+        """Write the images and ``vu.typ`` into ``workdir`` and return the main .typ source."""
+        import pypandoc  # noqa: PLC0415
+
+        workdir = Path(workdir)
+        md = notebook_to_markdown(nb, workdir)
+        (workdir / "rapport.md").write_text(md, encoding="utf-8")
+        body = pypandoc.convert_text(
+            md,
+            "typst",
+            format="markdown+raw_attribute-implicit_figures",
+            # A pipe table wider than --columns gets fixed relative widths from its
+            # separator dashes, and amounts (no-break spaces) then overflow into the next
+            # column. With a huge --columns pandoc leaves the widths to typst ("auto"),
+            # which sizes each column by its content and wraps only the text columns.
+            extra_args=["--wrap=preserve", "--columns=100000"],
+        )
+        (workdir / "vu.typ").write_text(self._typ_template, encoding="utf-8")
+        head = (
+            '#import "vu.typ": *\n'
+            '#show: vu-rapport.with(meta: json(bytes(sys.inputs.at("vu-meta"))))\n\n'
+        )
+        return head + body
+
+    def pdf_from_notebook(self, nb: nbformat.NotebookNode, meta: Mapping[str, Any]) -> bytes:
+        """The report as PDF bytes (see :meth:`render_pdf`)."""
+        import typst  # noqa: PLC0415
+
+        m = validate_meta(meta)
+        with tempfile.TemporaryDirectory(prefix="vu-pdf-") as tmp:
+            work = Path(tmp)
+            main = work / "main.typ"
+            main.write_text(self.typst_source(nb, work), encoding="utf-8")
+            kwargs: dict[str, Any] = {}
+            if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+                kwargs["timestamp"] = int(os.environ["SOURCE_DATE_EPOCH"])
+            try:
+                pdf, warnings = self._typst.compile_with_warnings(
+                    input=str(main),
+                    root=str(work),
+                    format="pdf",
+                    sys_inputs={"vu-meta": json.dumps(self._typst_meta(m), ensure_ascii=False)},
+                    pdf_standards=self.pdf_standards,
+                    **kwargs,
+                )
+            except typst.TypstError as exc:
+                if self.keep_typst:
+                    self._keep(work)
+                raise RuntimeError(f"typst kunde inte sätta rapporten: {exc.message}\n{exc.diagnostic}") from exc
+            for w in warnings:
+                log.warning("typst: %s", getattr(w, "message", w))
+            if self.keep_typst:
+                self._keep(work)
+        if not isinstance(pdf, (bytes, bytearray)):
+            raise RuntimeError("typst returnerade ingen PDF")
+        return bytes(pdf)
+
+    def _keep(self, work: Path) -> None:
+        assert self.keep_typst is not None
+        dest = self.keep_typst
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in work.iterdir():
+            shutil.copy2(p, dest / p.name)
+
+    def render_pdf(self, nb_path: str | os.PathLike, out_path: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
+        """Render an executed notebook to an A4 PDF.
+
+        Parameters
+        ----------
+        nb_path : path-like
+            The executed notebook.
+        out_path : path-like
+            The .pdf file, written atomically.
+        meta : mapping
+            Report metadata, see the module docstring and :func:`validate_meta`.
+
+        Returns
+        -------
+        Path
+            ``out_path``.
+        """
+        return self._write_timed("pdf", out_path, lambda: self.pdf_from_notebook(_read_notebook(nb_path), meta))
+
+    def _write_timed(self, kind: str, out_path: str | os.PathLike, produce: Callable[[], str | bytes]) -> Path:
+        """Write what ``produce`` returns to ``out_path`` atomically; add the time taken to ``timings[kind]``."""
+        t0 = time.perf_counter()
+        atomic_write(out_path, produce())
+        self.timings[kind].append(time.perf_counter() - t0)
+        return Path(out_path)
+
+
+# --------------------------------------------------------------------------- Quarto
+_QUARTO_FORMATS = {"html": "html", "pdf": "typst", "typst": "typst"}
+
+
+def quarto_available() -> bool:
+    """Whether the ``quarto`` command is on PATH."""
+    return shutil.which("quarto") is not None
+
+
+def render_with_quarto(
+    nb_paths: Iterable[str | os.PathLike],
+    formats: Sequence[str] = ("html", "typst"),
+    *,
+    project_dir: str | os.PathLike | None = None,
+    metadata: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> dict[Path, dict[str, Path]]:
+    """Render executed notebooks with Quarto, for users who have it.
+
+    Runs ``quarto render <notebook> --to <formats> --no-execute`` for each
+    notebook from the project directory, so ``_quarto.yml`` applies (HTML
+    with embedded resources, typst PDF on A4, Swedish, code hidden, no
+    execution).
+
+    Parameters
+    ----------
+    nb_paths : iterable of path-like
+        Executed notebooks.
+    formats : sequence of str, default ('html', 'typst')
+        Quarto formats; ``'pdf'`` is taken as ``'typst'``.
+    project_dir : path-like, optional
+        Where ``_quarto.yml`` is; default the project root.
+    metadata : mapping, optional
+        Passed as ``-M key:value`` (e.g. ``{"title": ...}``).
+    check : bool, default True
+        Raise :class:`subprocess.CalledProcessError` when Quarto fails.
+
+    Returns
+    -------
+    dict
+        For each notebook (the path as given): ``{format: output path}`` of
+        the files Quarto wrote, keyed by the requested format names
+        (``'html'``, ``'pdf'``/``'typst'``). Quarto writes next to the
+        notebook: ``AN-VB.html``, ``AN-VB.pdf``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When Quarto is not installed.
+    subprocess.CalledProcessError
+        When Quarto fails and ``check`` is true (its output is in
+        ``stdout``/``stderr`` of the exception).
+    """
+    exe = shutil.which("quarto")
+    if exe is None:
+        raise FileNotFoundError("quarto finns inte på PATH; använd Renderer i stället")
+    fmts: list[str] = []
+    for f in formats:
+        if f not in _QUARTO_FORMATS:
+            raise ValueError(f"okänt format {f!r}; välj bland {sorted(_QUARTO_FORMATS)}")
+        q = _QUARTO_FORMATS[f]
+        if q not in fmts:
+            fmts.append(q)
+    suffix = {"html": ".html", "typst": ".pdf"}
+    cwd = Path(project_dir) if project_dir else PROJECT_ROOT
+    produced: dict[Path, dict[str, Path]] = {}
+    for nb in nb_paths:
+        nb_path = Path(nb).resolve()
+        try:
+            arg = str(nb_path.relative_to(cwd.resolve()))
+        except ValueError:
+            arg = str(nb_path)
+        cmd = [exe, "render", arg, "--to", ",".join(fmts), "--no-execute"]
+        for k, v in (metadata or {}).items():
+            cmd += ["-M", f"{k}:{v}"]
+        log.info("kör %s", " ".join(cmd))
+        proc = subprocess.run(cmd, cwd=cwd, check=check, capture_output=True, text=True)
+        if proc.returncode != 0:
+            log.warning("quarto misslyckades för %s: %s", nb, proc.stderr.strip()[-2000:])
+        outputs = {}
+        for f in formats:
+            out = nb_path.with_suffix(suffix[_QUARTO_FORMATS[f]])
+            if out.is_file():
+                outputs[f] = out
+        produced[Path(nb)] = outputs
+    return produced
