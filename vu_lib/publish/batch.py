@@ -227,7 +227,7 @@ class Batch:
         index_html = render_index(state, info)
         atomic_write_text(self.directory / "index.html", index_html)
         if self.renderer_kind == "quarto":
-            self._write_website(index_html)
+            self._write_website(state, index_html)
         result.seconds = time.perf_counter() - t0
         return result
 
@@ -474,11 +474,15 @@ class Batch:
                 r["outputs"][fmt] = final.name
             r["render"]["quarto"] = round(sum(res.seconds.values()), 3)
 
-    def _write_website(self, index_html: str) -> None:
-        """``<period>/_quarto.yml`` and ``index.qmd``: ``quarto render <period>`` makes a website of the reports."""
+    def _write_website(self, state: BatchState, index_html: str) -> None:
+        """``<period>/_quarto.yml`` and ``index.qmd``: ``quarto render <period>`` makes a website of the reports.
+
+        Every report of the folder (the state, like the index), also those of earlier runs.
+        """
         from vu_lib.publish.quarto import write_website
 
-        jobs = [{"name": j.name, "title": j.title, "namnd": j.namnd} for j in sorted(self.jobs, key=lambda j: j.order)]
+        entries = sorted(state.jobs.items(), key=lambda kv: (kv[1].get("order", 0), kv[0]))
+        jobs = [{"name": name, "title": e.get("title", ""), "namnd": e.get("namnd")} for name, e in entries]
         try:
             write_website(self.directory, jobs, index_html, title=self.info.get("title") or self.label,
                           namnder=self.info.get("namnder"))
