@@ -33,7 +33,7 @@ test: setup chromium
 # Re-execute the notebooks with their default parameters and store the outputs
 # that the nbval regression test compares against. Run on purpose, review the diff.
 refresh-notebooks: setup
-	$(BIN)/python -m vu_lib.notebooks_refresh notebooks/*.ipynb
+	$(BIN)/python -m vu_lib.publish.notebooks_refresh notebooks/*.ipynb
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

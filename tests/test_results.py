@@ -328,29 +328,3 @@ def test_codes_unknown_to_the_registry_stay_outside_the_nine():
     assert row(df, radtyp="okand").resultat_ack == -10
     assert row(df, radtyp="totalt_inkl_separata").resultat_ack == 50
     assert R.netting(params(), make_dataset(), "2026-01").empty
-
-
-def test_cache_is_shared_by_copies_of_the_same_content_only():
-    """load_dataset hands out copies: equal fingerprints share a result, others don't."""
-    import dataclasses
-
-    from vu_lib.model.results import cached
-
-    @dataclasses.dataclass
-    class D:
-        fingerprint: str
-
-    p = params()
-    calls = []
-
-    def build(tag):
-        return lambda: calls.append(tag) or tag
-
-    assert cached("t-cache", p, D("abc"), build("first")) == "first"
-    assert cached("t-cache", p, D("abc"), build("second")) == "first"  # a copy: cached
-    assert cached("t-cache", p, D("xyz"), build("third")) == "third"  # other content: computed
-    no_fp = D("")
-    assert cached("t-cache", p, no_fp, build("fourth")) == "fourth"
-    assert cached("t-cache", p, no_fp, build("fifth")) == "fourth"  # same object: cached
-    assert cached("t-cache", p, D(""), build("sixth")) == "sixth"  # another object without fingerprint
-    assert calls == ["first", "third", "fourth", "sixth"]

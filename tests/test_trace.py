@@ -5,7 +5,7 @@ import shutil
 import pandas as pd
 import pytest
 
-import vu_lib.model.trace as trace_mod
+import vu_lib.core.versions as trace_mod
 from modelkit import make_dataset, params
 from vu_lib import __version__
 from vu_lib.core.params import load_params

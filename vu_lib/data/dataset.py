@@ -122,7 +122,7 @@ def sample_store_path(params: Params | None = None) -> Path:
     """
     from vu_lib.data import sample
     from vu_lib.core.params import load_params
-    from vu_lib.model.trace import params_fingerprint
+    from vu_lib.core.versions import params_fingerprint
 
     key = f"{sample.SAMPLE_VERSION}-{params_fingerprint(params or load_params())}"
     return SAMPLE_ROOT / key / "vu.duckdb"

@@ -54,7 +54,7 @@ import pandas as pd
 from vu_lib.model.compensation import fixed_compensation, monthly_fixed
 from vu_lib.core.exceptions import ParamsError
 from vu_lib.core.params import Params
-from vu_lib.model.results import _at_data_periods, _at_period, _level_frame, _ym, cached, unit_table
+from vu_lib.model.ledger import (at_data_periods, at_period, level_frame, ym, as_tables, unit_table)
 
 COMPONENTS = ("ersattning", "ovrig_intakt", "kostnad")
 COMPONENT_LABELS = {"ersattning": "ersättning", "ovrig_intakt": "övriga intäkter", "kostnad": "kostnader"}
@@ -89,7 +89,7 @@ def _complete_years(dataset) -> set[int]:
 
 def _forecast_all(params: Params, dataset) -> pd.DataFrame:
     def build():
-        vu = _level_frame(params, dataset, "vu").rename(columns={"vu_namn": "namn"})
+        vu = level_frame(params, dataset, "vu").rename(columns={"vu_namn": "namn"})
         keep = ["namnd", "vu", "namn", "separat", "ar", "manad", "period",
                 "ersattning_ack", "medel_ack", "ovrig_intakt_ack", "kostnad_ack", "resultat_ack"]
         df = vu[keep].copy()
@@ -179,7 +179,7 @@ def _forecast_all(params: Params, dataset) -> pd.DataFrame:
         out[_MONEY] = out[_MONEY].astype(float).round(2) + 0.0
         return out[FORECAST_COLUMNS].reset_index(drop=True)
 
-    return cached("forecast", params, dataset, build)
+    return as_tables(params, dataset).get("forecast", build)
 
 
 def forecast(params: Params, dataset, year, month: int | None = None) -> pd.DataFrame:
@@ -208,10 +208,10 @@ def forecast(params: Params, dataset, year, month: int | None = None) -> pd.Data
         in months 1..m), ``skillnad_resultat`` and ``profil_notering``. See the
         module docstring for the formulas.
     """
-    year, month = _ym(year, month)
-    return _at_period(params, dataset, _forecast_all(params, dataset), year, month)
+    year, month = ym(year, month)
+    return at_period(params, dataset, _forecast_all(params, dataset), year, month)
 
 
 def forecast_all(params: Params, dataset) -> pd.DataFrame:
     """:func:`forecast` for every month with data, stacked."""
-    return _at_data_periods(params, dataset, _forecast_all(params, dataset))
+    return at_data_periods(params, dataset, _forecast_all(params, dataset))

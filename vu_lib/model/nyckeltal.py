@@ -67,10 +67,9 @@ import pandas as pd
 
 from vu_lib.core.params import Nyckeltal, Params
 from vu_lib.model.periods import INTERVAL_LABELS, STATUS_DUE, key_figure_state, month_str
-from vu_lib.model.results import (_at_data_periods, _at_period, _level_frame, _ym, cached, cluster_table, monthly_volumes,
-                      unit_table)
+from vu_lib.model.ledger import (at_data_periods, at_period, level_frame, ym, as_tables, cluster_table, monthly_volumes,
+                      unit_table, fixed_cum)
 from vu_lib.model.trace import stamp, trace_for
-from vu_lib.model.variance import _fixed_cum
 
 COLUMNS = [
     "nyckeltal_id", "namn", "vu", "kluster", "kluster_namn", "enhet", "enhet_namn", "del", "del_namn",
@@ -92,9 +91,9 @@ class _Ctx:
 
     def __init__(self, params: Params, dataset):
         self.params = params
-        lk = _level_frame(params, dataset, "kluster")[["vu", "kluster", "ar", "manad", "kostnad_ack"]]
-        lu = _level_frame(params, dataset, "enhet")[["vu", "kluster", "enhet", "ar", "manad", "kostnad_ack"]]
-        self.lv = _level_frame(params, dataset, "vu")[["vu", "ar", "manad", "kostnad_ack"]]
+        lk = level_frame(params, dataset, "kluster")[["vu", "kluster", "ar", "manad", "kostnad_ack"]]
+        lu = level_frame(params, dataset, "enhet")[["vu", "kluster", "enhet", "ar", "manad", "kostnad_ack"]]
+        self.lv = level_frame(params, dataset, "vu")[["vu", "ar", "manad", "kostnad_ack"]]
         vols = monthly_volumes(params, dataset)
         vk, ve = vols["kluster"], vols["enhet"]
         self.lk, self.vk = self._keyed(lk, vk, lambda d: d["vu"] + "|" + d["kluster"])
@@ -262,7 +261,7 @@ def _cost_per_place(ctx: _Ctx, n: Nyckeltal) -> list[pd.DataFrame]:
                            del_namn="Kostnad per plats (årstakt)", enhet_matt="kr/plats"))
     if not n.kluster:
         v = _vu_sum(ctx, k, ctx.base_v(n), ["_avg"])
-        F = np.array([_fixed_cum(ctx.params, a, int(y))[-1] for a, y in zip(v["vu"], v["ar"])], dtype=float)
+        F = np.array([fixed_cum(ctx.params, a, int(y))[-1] for a, y in zip(v["vu"], v["ar"])], dtype=float)
         parts.append(_rows(n, v, _div(v["kostnad_ack"] * factor(v), v["_avg"]), del_="kostnad_per_plats",
                            del_namn="Kostnad per plats (årstakt)", enhet_matt="kr/plats",
                            jamforelse=_div(F, v["_avg"]), jamforelse_typ="fastställd ersättning per plats"))
@@ -346,7 +345,7 @@ def _reference_cost(ctx: _Ctx, n: Nyckeltal) -> list[pd.DataFrame]:
     all_k = ctx.lk[ctx.lk["vu"].isin(n.vu)]
     k = ctx.vol(ctx.vol(all_k, "budget_belagda_dygn", "", "bb"), "belagda_dygn", "", "bd")
     v = _vu_sum(ctx, k, ctx.base_v(n), ["bb_ack", "bd_ack"])
-    f_ytd = np.array([_fixed_cum(ctx.params, a, int(y))[int(m) - 1]
+    f_ytd = np.array([fixed_cum(ctx.params, a, int(y))[int(m) - 1]
                       for a, y, m in zip(v["vu"], v["ar"], v["manad"])], dtype=float)
     return [_rows(n, v, _div(f_ytd, v["bb_ack"]), del_="referenskostnad", del_namn="Referenskostnad per dygn",
                   enhet_matt="kr/dygn", jamforelse=_div(v["kostnad_ack"], v["bd_ack"]),
@@ -508,7 +507,7 @@ def _all(params: Params, dataset) -> pd.DataFrame:
                             kind="stable")
         return df[COLUMNS].reset_index(drop=True)
 
-    return cached("nyckeltal", params, dataset, build)
+    return as_tables(params, dataset).get("nyckeltal", build)
 
 
 def nyckeltal(params: Params, dataset, year, month: int | None = None, vu: str | None = None,
@@ -541,7 +540,7 @@ def nyckeltal(params: Params, dataset, year, month: int | None = None, vu: str |
         ``personantal``, ``maskerad``, ``maskerad_text``. Rules and masking:
         see the module docstring.
     """
-    year, month = _ym(year, month)
+    year, month = ym(year, month)
     if vu is not None:
         params.vu(vu)
     df = _all(params, dataset)
@@ -549,7 +548,7 @@ def nyckeltal(params: Params, dataset, year, month: int | None = None, vu: str |
         df = df[df["vu"] == vu]
     if endast_aktuella:
         df = df[df["aktuell"]]
-    return _at_period(params, dataset, df, year, month)
+    return at_period(params, dataset, df, year, month)
 
 
 def nyckeltal_all(params: Params, dataset, vu: str | None = None) -> pd.DataFrame:
@@ -557,7 +556,7 @@ def nyckeltal_all(params: Params, dataset, vu: str | None = None) -> pd.DataFram
     df = _all(params, dataset)
     if vu is not None:
         df = df[df["vu"] == vu]
-    return _at_data_periods(params, dataset, df)
+    return at_data_periods(params, dataset, df)
 
 
 def ej_foljda(params: Params, year, month: int | None = None, vu: str | None = None) -> pd.DataFrame:
@@ -573,7 +572,7 @@ def ej_foljda(params: Params, year, month: int | None = None, vu: str | None = N
         ``nyckeltal_id``, ``namn``, ``vu`` (one row per VU of the figure),
         ``intervall``, ``intervall_namn``, ``forsta_ar``, ``status``.
     """
-    year, month = _ym(year, month)
+    year, month = ym(year, month)
     rows = []
     for n in params.katalog.nyckeltal:
         if year < n.forsta_ar:

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import re
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from vu_lib.core.exceptions import ParamsError, VuError
+from vu_lib.core.exceptions import ParamsError
 from vu_lib.core.params import Nyckeltal, Params
+from vu_lib.model.months import PeriodError, month_str, parse_month  # noqa: F401 - public here since 0.1
+from vu_lib.model.trace import stamp, trace_for
 
 if TYPE_CHECKING:  # pandas is imported where it is used: the batch's cache path needs this module, not pandas
     import pandas as pd
@@ -46,58 +46,9 @@ KIND_LABELS = {"manad": "Månad", "delar": "Delår", "helar": "Helår"}
 STATUS_DUE = "aktuell"
 STATUS_NOT_DUE = "ej aktuell denna period"
 
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-class PeriodError(VuError, ValueError):
-    """A month or period given by the user is not valid."""
 
 
 # --------------------------------------------------------------------------- months
-def parse_month(value) -> tuple[int, int]:
-    """Parse a month ``'YYYY-MM'`` into ``(ar, manad)``.
-
-    Parameters
-    ----------
-    value : str, Period, datetime.date or pandas.Period
-        ``'2026-08'``; a :class:`Period` or date gives its own month.
-
-    Returns
-    -------
-    tuple of int
-        ``(2026, 8)``.
-
-    Raises
-    ------
-    PeriodError
-        With a Swedish message naming the bad value, e.g. for ``'2026-13'``
-        or ``'aug 2026'``.
-    """
-    if isinstance(value, Period):
-        return value.ar, value.manad
-    pandas = sys.modules.get("pandas")  # a pandas.Period exists only once pandas is imported
-    if pandas is not None and isinstance(value, pandas.Period):
-        return int(value.year), int(value.month)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.year, value.month
-    if not isinstance(value, str):
-        raise PeriodError(f"Perioden ska anges som text 'ÅÅÅÅ-MM', t.ex. '2026-08' (fick {value!r})")
-    m = _MONTH_RE.match(value.strip())
-    if not m:
-        raise PeriodError(f"Ogiltig period '{value}': ange månaden som ÅÅÅÅ-MM, t.ex. '2026-08'")
-    year, month = int(m.group(1)), int(m.group(2))
-    if not 1 <= month <= 12:
-        raise PeriodError(f"Ogiltig period '{value}': månaden ska vara 01–12")
-    if not 1900 <= year <= 2100:
-        raise PeriodError(f"Ogiltig period '{value}': året {year} är orimligt")
-    return year, month
-
-
-def month_str(year: int, month: int) -> str:
-    """``'YYYY-MM'`` of a year and month: ``month_str(2026, 8) == '2026-08'``."""
-    return f"{year:04d}-{month:02d}"
-
-
 def months_of_year(year: int) -> list[str]:
     """The twelve months of a year, ``['2026-01', ..., '2026-12']``."""
     return [month_str(year, m) for m in range(1, 13)]
@@ -318,7 +269,6 @@ def key_figure_status(params: Params, vu_id: str, value) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from vu_lib.model.trace import stamp, trace_for  # local: trace imports compensation
 
     params.vu(vu_id)
     year, month = parse_month(value)

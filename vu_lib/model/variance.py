@@ -43,16 +43,14 @@ A VU row (``kluster == ''``) sums its clusters' volumes, amounts and effects.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pandas as pd
 
-from vu_lib.model.compensation import monthly_fixed, rate, service_info, services_of
+from vu_lib.model.compensation import rate, service_info, services_of
 from vu_lib.core.exceptions import ParamsError
 from vu_lib.core.params import Params
-from vu_lib.model.results import (_at_data_periods, _at_period, _grid_cumulate, _level_frame, _years, _ym, cached, cluster_table,
-                      monthly_volumes)
+from vu_lib.model.ledger import (at_data_periods, at_period, grid_cumulate, level_frame, data_years, ym, as_tables, cluster_table,
+                      fixed_cum, monthly_volumes)
 from vu_lib.model.schablon import schablon_cost
 
 VARIANCE_COLUMNS = [
@@ -76,13 +74,6 @@ def variance_vus(params: Params) -> dict[str, str]:
             out[vu.id] = "schablon"
     return out
 
-
-@functools.lru_cache(maxsize=256)
-def _fixed_cum(params: Params, vu_id: str, year: int) -> tuple[float, ...]:
-    try:
-        return tuple(np.cumsum(monthly_fixed(params, vu_id, year)).astype(float))
-    except ParamsError:
-        return tuple([float("nan")] * 12)
 
 
 def _rates(params: Params, years: list[int]) -> pd.DataFrame:
@@ -126,7 +117,7 @@ def _schablon_per_hour(params: Params, dataset) -> pd.DataFrame:
             S[(int(y), lvl)] = float("nan")
     b = b.assign(fte_s=[a * S[(int(y), lvl)] for a, y, lvl in zip(b["arsarbetare"], b["ar"], b["utbildningsniva"])])
     g = b.groupby(["vu", "kluster", "ar", "manad"], as_index=False)[["fte_s", "arsarbetare"]].sum()
-    cum = _grid_cumulate(g, ["vu", "kluster"], ["fte_s", "arsarbetare"], sorted(g["ar"].unique().tolist()), None, fill=0.0)
+    cum = grid_cumulate(g, ["vu", "kluster"], ["fte_s", "arsarbetare"], sorted(g["ar"].unique().tolist()), None, fill=0.0)
     H = cum["ar"].map(lambda y: params.modellar(int(y)).schablon.timmar_per_arsarbetare if int(y) in params.ar else np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         k = cum["fte_s_ack"] / (H * cum["arsarbetare_ack"])
@@ -150,11 +141,11 @@ def _variance_all(params: Params, dataset) -> pd.DataFrame:
         methods = variance_vus(params)
         clusters = cluster_table(params)
         clusters = clusters[clusters["vu"].isin(methods)]
-        cost = _level_frame(params, dataset, "kluster")
+        cost = level_frame(params, dataset, "kluster")
         cost = cost[cost["vu"].isin(methods)][["vu", "vu_namn", "kluster", "kluster_namn", "ar", "manad", "period",
                                               "kostnad_ack"]]
         vk = monthly_volumes(params, dataset)["kluster"]
-        years = _years(dataset)
+        years = data_years(dataset)
         if cost.empty:
             return pd.DataFrame(columns=VARIANCE_COLUMNS)
         parts = []
@@ -199,7 +190,7 @@ def _variance_all(params: Params, dataset) -> pd.DataFrame:
                 qb, on=["vu", "kluster", "ar", "manad"], how="left")
             base[["volym_utfall", "volym_budget"]] = base[["volym_utfall", "volym_budget"]].fillna(0.0)
             tot_b = base.groupby(["vu", "ar", "manad"])["volym_budget"].transform("sum").to_numpy(dtype=float)
-            f_ytd = np.array([_fixed_cum(params, v, int(y))[int(m) - 1]
+            f_ytd = np.array([fixed_cum(params, v, int(y))[int(m) - 1]
                               for v, y, m in zip(base["vu"], base["ar"], base["manad"])], dtype=float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 base["pris_budget"] = np.where(tot_b > 0, f_ytd / tot_b, np.nan)
@@ -279,7 +270,7 @@ def _variance_all(params: Params, dataset) -> pd.DataFrame:
         out["pris_utfall"] = _round_ore(out["pris_utfall"])
         return out[VARIANCE_COLUMNS].reset_index(drop=True)
 
-    return cached("variance", params, dataset, build)
+    return as_tables(params, dataset).get("variance", build)
 
 
 def variance(params: Params, dataset, year, month: int | None = None, vu: str | None = None) -> pd.DataFrame:
@@ -307,13 +298,13 @@ def variance(params: Params, dataset, year, month: int | None = None, vu: str | 
         ``notering``; kronor to öre, ``volymeffekt + pris_effektivitetseffekt
         == avvikelse`` to the öre. See the module docstring.
     """
-    year, month = _ym(year, month)
+    year, month = ym(year, month)
     df = _variance_all(params, dataset)
     if vu is not None:
         df = df[df["vu"] == vu]
-    return _at_period(params, dataset, df, year, month)
+    return at_period(params, dataset, df, year, month)
 
 
 def variance_all(params: Params, dataset) -> pd.DataFrame:
     """:func:`variance` for every month with data, stacked."""
-    return _at_data_periods(params, dataset, _variance_all(params, dataset))
+    return at_data_periods(params, dataset, _variance_all(params, dataset))

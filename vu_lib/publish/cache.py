@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Iterable
 
 from vu_lib.core.exceptions import VuError
-from vu_lib.publish.outputs import GOOD_STATUSES, atomic_write_text, dump_json, read_json
-from vu_lib.publish.plan import Job, NotebookSet
+from vu_lib.core.io import atomic_write_text, dump_json, read_json
+from vu_lib.publish.plan import GOOD_STATUSES, Job, NotebookSet
 
 STATE_FILE = ".vu-batch.json"
 DATA_STATE_FILE = ".vu-batch-data.json"
@@ -114,7 +114,7 @@ def data_fingerprint(store: Path) -> tuple[str, str, str]:
 
 def collect_inputs(params, store: Path) -> Inputs:
     """Fingerprint the params, the data and the code (cheap: nothing is loaded or executed)."""
-    from vu_lib.model.trace import code_version, params_fingerprint, source_hash
+    from vu_lib.core.versions import code_version, params_fingerprint, source_hash
 
     store = Path(store).expanduser().absolute()
     key, shown, source = data_fingerprint(store)

@@ -13,29 +13,17 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from vu_lib.core.exceptions import VuError
+from vu_lib.core.io import lighten_imports  # noqa: F401 - re-exported (the batch calls it)
 from vu_lib.publish.outputs import now
 from vu_lib.publish.zygote import Zygote, preload_modules, zygote_supported
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _ENGINE_NAME = None
-
-
-def lighten_imports() -> None:
-    """Skip ``rfc3987_syntax`` in this process (it costs ~1.4 s at import).
-
-    jsonschema imports it, when installed, only to check the 'iri' formats;
-    nbformat's validation never uses them. Importing nbformat (papermill,
-    nbconvert, signing) then takes a few tenths of a second instead of ~2 s.
-    Has no effect once jsonschema is imported.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def worker_init(env: dict[str, str]) -> None:

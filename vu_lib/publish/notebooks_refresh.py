@@ -5,7 +5,7 @@ parameters; ``pytest --nbval`` re-runs them and fails when any output differs,
 so a changed figure is noticed. When a change is intended, refresh the stored
 outputs on purpose and review the diff::
 
-    make refresh-notebooks          # = python -m vu_lib.notebooks_refresh notebooks/*.ipynb
+    make refresh-notebooks          # = python -m vu_lib.publish.notebooks_refresh notebooks/*.ipynb
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def refresh(path: Path, timeout: int = 600) -> None:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("användning: python -m vu_lib.notebooks_refresh NOTEBOOK.ipynb ...", file=sys.stderr)
+        print("användning: python -m vu_lib.publish.notebooks_refresh NOTEBOOK.ipynb ...", file=sys.stderr)
         return 2
     for name in argv:
         print(f"kör om {name} ...", flush=True)

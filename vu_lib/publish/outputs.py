@@ -21,20 +21,16 @@ import datetime as dt
 import json
 import os
 import re
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vu_lib.publish.cache import BatchState
 
-#: Statuses of a job, as the state file, the run log, the index and the summary show them.
-STATUS_OK = "klar"
-STATUS_CACHED = "oförändrad"
-STATUS_FAILED = "misslyckades"
-STATUS_RENDER_FAILED = "renderingsfel"
-GOOD_STATUSES = frozenset({STATUS_OK, STATUS_CACHED})
-FAILED_STATUSES = frozenset({STATUS_FAILED, STATUS_RENDER_FAILED})
+from vu_lib.core.io import (  # noqa: F401 - re-exported for the batch's modules
+    atomic_write, atomic_write_bytes, atomic_write_text, dump_json, read_json, tmp_name)
+from vu_lib.publish.plan import (  # noqa: F401 - re-exported
+    FAILED_STATUSES, GOOD_STATUSES, STATUS_CACHED, STATUS_FAILED, STATUS_OK, STATUS_RENDER_FAILED)
 
 TABLE_MIME = "application/vnd.vu.table+json"
 
@@ -56,26 +52,7 @@ def secs(x: float | None) -> str:
     return f"{x:.1f}".replace(".", ",") + " s"
 
 
-def read_json(path: Path) -> dict:
-    """A JSON object from a file; ``{}`` when it is missing, unreadable or not an object."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def dump_json(data: Any) -> str:
-    """Indented JSON text (UTF-8 characters kept, anything else as ``str``), ending with a newline."""
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, default=str) + "\n"
-
-
 # =========================================================================== atomic writes
-def tmp_name(path: Path) -> Path:
-    """A temporary sibling of ``path`` (hidden, same directory, same suffix, this process's pid)."""
-    return path.with_name(f".{path.stem}.{os.getpid()}-{time.monotonic_ns() % 10**9}.tmp{path.suffix}")
-
-
 def running_path(directory: Path, stem: str) -> Path:
     """Where papermill writes the notebook ``stem`` while it executes (``.<stem>.<pid>.running.ipynb``)."""
     return Path(directory) / f".{stem}.{os.getpid()}.running.ipynb"
@@ -98,40 +75,6 @@ def clean_stale(directory: Path) -> None:
             f.unlink(missing_ok=True)
         except OSError:
             pass
-
-
-def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
-    """Call ``write(tmp)`` for a temporary sibling of ``path``, then move it into place.
-
-    A reader (or a crash) never sees a half-written ``path``; on any error the
-    previous file is left untouched and the temporary file is removed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_name(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`), synced to disk."""
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-
-    atomic_write(path, write)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """:func:`atomic_write_bytes` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 # =========================================================================== notebooks
@@ -175,8 +118,19 @@ def tables_in_notebook(nb) -> list[dict]:
 
 
 # =========================================================================== tables to Excel
-_FMT_SPEC_RE = re.compile(r"^\s*(\+)?\s*([a-z]+)\s*(?:\(\s*(\d+)\s*\)|:(\d+))?\s*$")
 _DEFAULT_DECIMALS = {"num": 0, "kr": 0, "tkr": 0, "mnkr": 1, "pct": 1, "count": 0}
+
+
+def _parse(spec: str | None):
+    """:func:`vu_lib.report.fmt.parse_spec`, or None for no spec or an unknown one."""
+    if not spec:
+        return None
+    from vu_lib.report import fmt
+
+    try:
+        return fmt.parse_spec(spec)
+    except ValueError:
+        return None
 
 
 def _columns_of(table: dict) -> list[dict]:
@@ -215,14 +169,13 @@ def excel_number_format(spec: str | None, value: Any) -> str | None:
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    m = _FMT_SPEC_RE.match(str(spec)) if spec else None
-    if not m or m.group(2) not in _DEFAULT_DECIMALS:
-        if spec and m and m.group(2) in ("text", "period", "date"):
+    p = _parse(spec)
+    if p is None or p.kind not in _DEFAULT_DECIMALS:
+        if p is not None and p.kind in ("text", "period", "date"):
             return None
         return "#,##0" if isinstance(value, int) else "#,##0.00"
-    signed, kind = bool(m.group(1)), m.group(2)
-    arg = m.group(3) or m.group(4)
-    d = _DEFAULT_DECIMALS[kind] if arg is None or kind == "count" else int(arg)
+    signed, kind = p.signed, p.kind
+    d = _DEFAULT_DECIMALS[kind] if p.decimals is None or kind == "count" else p.decimals
     dec = ("." + "0" * d) if d else ""
     if kind == "pct":
         body = f"0{dec}%"
@@ -236,13 +189,12 @@ def _masked_count(spec: str | None, value: Any) -> str | None:
     """The masked marker ('<5') for a small count in a ``count`` column, as in the reports."""
     if not spec or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    m = _FMT_SPEC_RE.match(str(spec))
-    if not m or m.group(2) != "count" or not value > 0:
+    p = _parse(spec)
+    if p is None or p.kind != "count" or not value > 0:
         return None
     from vu_lib.report import fmt
 
-    thr = int(m.group(3) or m.group(4)) if (m.group(3) or m.group(4)) else None
-    text = fmt.count(value, thr)
+    text = fmt.count(value, p.decimals)
     return text if not text.replace("\u00a0", "").replace(" ", "").isdigit() else None
 
 

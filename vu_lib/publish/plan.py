@@ -23,6 +23,15 @@ from typing import Any, Iterable, Iterator
 
 from vu_lib.core.exceptions import BatchUsageError, VuError
 
+#: Statuses of a job, as the state file, the run log, the index and the summary show them.
+STATUS_OK = "klar"
+STATUS_CACHED = "oförändrad"
+STATUS_FAILED = "misslyckades"
+STATUS_RENDER_FAILED = "renderingsfel"
+GOOD_STATUSES = frozenset({STATUS_OK, STATUS_CACHED})
+FAILED_STATUSES = frozenset({STATUS_FAILED, STATUS_RENDER_FAILED})
+
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 OVERVIEW_SCOPES = ("AN", "SON", "Leanlink")
 RESERVED_PARAMETERS = frozenset({"vu", "scope", "period", "year", "store"})

@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from vu_lib.report import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.charts)
+from vu_lib.core.io import atomic_write_bytes
 from vu_lib.report import fmt
 
 import nbformat  # noqa: E402  (after charts on purpose)
@@ -226,22 +227,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
         The target path.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_bytes(target, data.encode("utf-8") if isinstance(data, str) else data)
     return target
 
 

@@ -156,7 +156,7 @@ class Zygote:
 
         self.socket_path = str(Path(directory) / "zygote.sock")
         self.log_path = Path(directory) / "zygote.log"
-        code = "import sys; sys.path[:0] = [sys.argv[1]]; from vu_lib.zygote import main; main(sys.argv[2:])"
+        code = "import sys; sys.path[:0] = [sys.argv[1]]; from vu_lib.publish.zygote import main; main(sys.argv[2:])"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in close()
         config = {"preload": list(preload), "store": str(store) if store else None}
         self.proc = subprocess.Popen(
@@ -207,7 +207,7 @@ def main(argv: list[str]) -> None:
     import signal
     import socket
 
-    from vu_lib.publish.execute import lighten_imports
+    from vu_lib.core.io import lighten_imports
 
     sock_path, config = argv[0], json.loads(argv[1])
     # The kernels get the sys.path of a `python -m ipykernel_launcher` process:
@@ -226,17 +226,13 @@ def main(argv: list[str]) -> None:
             print(f"preload {mod}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
     t1 = time.perf_counter()
     if config.get("store"):
-        # The Dataset is cached per process (vu_lib.data.load_dataset): loaded here
-        # once, every forked kernel starts with it.
+        # The model over the store, warmed once here: every forked kernel starts with
+        # it, and the notebook's open_model (through its report context) finds it.
         try:
-            from vu_lib.data import load_dataset
-            from vu_lib.params import load_params
-            from vu_lib.results import warm_up
+            from vu_lib.core.params import load_params
+            from vu_lib.model.model import open_model
 
-            # ... and the all-period tables the reports select from (cached by the
-            # data's fingerprint, so the kernels' own load_dataset copies hit them).
-            params = load_params()
-            warm_up(params, load_dataset(config["store"], params=params))
+            open_model(config["store"], params=load_params()).warm()
         except BaseException as e:  # noqa: BLE001
             print(f"preload data: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
     gc.collect()

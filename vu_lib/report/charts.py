@@ -49,20 +49,14 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from vu_lib.core.io import without_iri_checker
 from vu_lib.report import _mimebundle, fmt
 
 
 def _import_altair():
-    """Import Altair without jsonschema's costly ``rfc3987_syntax`` import."""
-    blocked = False
-    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes the import fail fast
-        blocked = True
-    try:
+    """Import Altair without jsonschema's costly ``rfc3987_syntax`` import (:mod:`vu_lib.core.io`)."""
+    with without_iri_checker():
         import altair  # noqa: PLC0415
-    finally:
-        if blocked and "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
-            del sys.modules["rfc3987_syntax"]
     return altair
 
 
@@ -349,7 +343,7 @@ def _vu_renderer(spec: dict, **_: Any) -> dict:
     desc = spec.get("description")
     if not desc:
         raise ValueError(
-            "Diagrammet saknar beskrivning. Använd vu_lib.charts.style(diagram, beskrivning='...') "
+            "Diagrammet saknar beskrivning. Använd vu_lib.report.charts.style(diagram, beskrivning='...') "
             "eller .properties(description='...')."
         )
     return Chart(spec, beskrivning=desc)._repr_mimebundle_()
@@ -364,11 +358,8 @@ _MONEY_SCALE = {"kr": 1, "tkr": 1_000, "mnkr": 1_000_000}
 
 
 def _spec_parts(spec: str) -> tuple[str, int | None]:
-    m = re.match(r"^\+?([a-z]+)(?:\((\d+)\)|:(\d+))?$", spec.strip())
-    if not m:
-        raise ValueError(f"okänt format {spec!r}")
-    arg = m.group(2) or m.group(3)
-    return m.group(1), int(arg) if arg is not None else None
+    p = fmt.parse_spec(spec)
+    return p.kind, p.decimals
 
 
 def _scale_for(spec: str) -> float:

@@ -87,14 +87,18 @@ class Section:
 
 
 # --------------------------------------------------------------------------- data loading
-def load_data(store: str | Path | None = ""):
-    """The Dataset of ``store`` ('' or None: the default store; a missing or empty store: the sample).
+def load_data(store: str | Path | None = "", period: str | None = None, params: Params | None = None):
+    """The :class:`~vu_lib.model.model.Model` over ``store`` at ``period``.
 
-    :func:`vu_lib.data.load_dataset`, which caches per process, so a notebook loads once.
+    ``store`` '' or None: the default store (a missing or empty store: the sample);
+    ``period`` '' or None: the latest delår. :func:`vu_lib.model.model.open_model` keeps
+    the model per process, so a notebook (and every kernel forked from a warm zygote)
+    builds each table once.
     """
-    from vu_lib.data.dataset import load_dataset
+    from vu_lib.model.model import open_model
 
-    return load_dataset(None if store in ("", None) else store)
+    return open_model(None if store in ("", None) else store, period or None,
+                      params=params if params is not None else load_params())
 
 
 # --------------------------------------------------------------------------- contexts
@@ -105,8 +109,9 @@ class Context:
     Attributes
     ----------
     params : Params
-    data : Dataset or None
-        None for the modell notebook when it needs no data.
+    data : Model or None
+        The :class:`~vu_lib.model.model.Model` (it stands wherever the model's functions
+        take a dataset, and owns their tables); None for the modell notebook.
     year : int
         The report year (the period's year; the model or budget year).
     period : Period or None
@@ -125,6 +130,11 @@ class Context:
     scope: str | None = None
     store: str = ""
     _memo: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def model(self):
+        """The :class:`~vu_lib.model.model.Model` the report is built from (same as ``data``)."""
+        return self.data
 
     # ---- subject
     @property
@@ -184,21 +194,15 @@ class Context:
         return model_version(self.params, self.year, self.month)
 
 
-def _resolve_period(params: Params, data, period: str):
-    from vu_lib.model.periods import latest_delar, period as make_period
-
-    if period in ("", None):
-        return latest_delar(params, data.senaste_period)
-    return make_period(params, str(period))
-
-
 def vu_context(vu: str = "AN-VB", period: str = "", store: str = "") -> Context:
-    """The context of ``vu_rapport``: one VU at one period (''= latest delår in the data)."""
+    """The context of ``vu_rapport``: one VU at one period (''= latest delår in the data).
+
+    A period outside the data is refused here, with the months the data covers.
+    """
     params = load_params()
     params.vu(vu)
-    data = load_data(store)
-    p = _resolve_period(params, data, period)
-    return Context(params=params, data=data, year=p.ar, period=p, vu_id=vu, store=store)
+    model = load_data(store, period, params)
+    return Context(params=params, data=model, year=model.year, period=model.period, vu_id=vu, store=store)
 
 
 def overview_context(scope: str = "Leanlink", period: str = "", store: str = "") -> Context:
@@ -206,9 +210,8 @@ def overview_context(scope: str = "Leanlink", period: str = "", store: str = "")
     params = load_params()
     if scope not in (*params.registry.namnder, "Leanlink"):
         raise ValueError(f"Okänt omfång '{scope}' (AN, SON eller Leanlink)")
-    data = load_data(store)
-    p = _resolve_period(params, data, period)
-    return Context(params=params, data=data, year=p.ar, period=p, scope=scope, store=store)
+    model = load_data(store, period, params)
+    return Context(params=params, data=model, year=model.year, period=model.period, scope=scope, store=store)
 
 
 def model_context(year: int = 2026, store: str = "") -> Context:
@@ -224,7 +227,7 @@ def budget_context(year: int = 2027, store: str = "") -> Context:
     from vu_lib.model.budget import _check_year
 
     _check_year(params, int(year))
-    data = load_data(store)
+    data = load_data(store, None, params)
     return Context(params=params, data=data, year=int(year), store=store)
 
 
@@ -239,7 +242,7 @@ def forecast_frame(ctx: Context) -> pd.DataFrame:
 # --------------------------------------------------------------------------- helpers
 def trace_md(ctx: Context, data: bool = True) -> Markdown:
     """The trace line of a report (:func:`vu_lib.narrative.sparbarhet`) for ``ctx``."""
-    from vu_lib.model.trace import code_version, params_fingerprint
+    from vu_lib.core.versions import code_version, params_fingerprint
 
     ds = ctx.data if data else None
     return Markdown(nar.sparbarhet(

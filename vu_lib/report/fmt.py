@@ -534,7 +534,30 @@ def sorted_sv(items: Iterable[Any], key: Callable[[Any], Any] | None = None, rev
 
 
 # --------------------------------------------------------------------------- format specs
-_SPEC_RE = re.compile(r"^\s*([a-z]+)\s*(?:\(\s*(\d+)\s*\)|:(\d+))?\s*$")
+_SPEC_RE = re.compile(r"^\s*(\+)?\s*([a-z]+)\s*(?:\(\s*(\d+)\s*\)|:(\d+))?\s*$")
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """A parsed column format spec: ``'+tkr'`` -> ``FormatSpec('tkr', None, True)``."""
+
+    kind: str
+    decimals: int | None
+    signed: bool
+
+
+def parse_spec(spec: str) -> FormatSpec:
+    """Parse a format spec (``'kr'``, ``'+tkr'``, ``'num(1)'``, ``'num:1'``, ``'count(5)'`` ...).
+
+    The one parser of the spec language: :func:`formatter` (text), the charts' axes
+    (:mod:`vu_lib.report.charts`) and the xlsx number formats (:mod:`vu_lib.publish.outputs`)
+    all read specs through it. Raises ValueError (``okänt format``) for anything else.
+    """
+    m = _SPEC_RE.match(str(spec))
+    if not m:
+        raise ValueError(f"okänt format {spec!r}")
+    arg = m.group(3) or m.group(4)
+    return FormatSpec(m.group(2), int(arg) if arg is not None else None, bool(m.group(1)))
 
 _FORMATTERS: dict[str, Callable[..., str]] = {
     "num": num,
@@ -563,15 +586,9 @@ def formatter(spec: str | Callable[[Any], str]) -> Callable[[Any], str]:
     """
     if callable(spec):
         return spec
-    s = str(spec)
-    signed = s.startswith("+")
-    if signed:
-        s = s[1:]
-    m = _SPEC_RE.match(s)
-    if not m:
-        raise ValueError(f"okänt format {spec!r}")
-    kind = m.group(1)
-    arg = m.group(2) or m.group(3)
+    p = parse_spec(spec)
+    kind, signed = p.kind, p.signed
+    arg = p.decimals
     if kind in _FORMATTERS:
         fn = _FORMATTERS[kind]
         if arg is None:
@@ -594,9 +611,10 @@ def is_numeric_spec(spec: str | Callable) -> bool:
     """Whether a format spec gives a number (right-aligned in tables)."""
     if callable(spec):
         return getattr(spec, "numeric", False)
-    s = str(spec).lstrip("+")
-    m = _SPEC_RE.match(s)
-    return bool(m) and m.group(1) in {"num", "kr", "tkr", "mnkr", "pct", "count"}
+    try:
+        return parse_spec(spec).kind in {"num", "kr", "tkr", "mnkr", "pct", "count"}
+    except ValueError:
+        return False
 
 
 # --------------------------------------------------------------------------- d3 locales

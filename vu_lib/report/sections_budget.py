@@ -30,7 +30,7 @@ def _proposal_rows(ctx: Context, part: str) -> pd.DataFrame:
 
 def budget_titel(ctx: Context) -> Markdown:
     """Title and summary of the budget proposal."""
-    from vu_lib.model.trace import code_version, params_fingerprint
+    from vu_lib.core.versions import code_version, params_fingerprint
 
     bp = _proposal(ctx)
     tot = bp.totaler[bp.totaler["rad"] == "Totalt"].iloc[0]

@@ -18,7 +18,7 @@ from vu_lib.report.context import Context, Markdown, Section, indexed_rate_examp
 
 def modell_titel(ctx: Context) -> Markdown:
     """Title of the model document for a year."""
-    from vu_lib.model.trace import code_version, params_fingerprint
+    from vu_lib.core.versions import code_version, params_fingerprint
 
     m = ctx.params.modellar(ctx.year)
     revs = "".join(f", revision {r.modellversion} från {month_label(r.giltig_fran)}" for r in m.revisioner)

@@ -195,10 +195,8 @@ def overforingar(ctx: Context) -> Section:
 
 
 def _vu_results(ctx: Context, vu_id: str) -> pd.DataFrame:
-    from vu_lib.model.results import results
-
-    r = ctx.memo("results_vu", lambda: results(ctx.params, ctx.data, "vu", ctx.year))
-    return r[(r["vu"] == vu_id) & (r["manad"] <= ctx.month)].sort_values("manad").reset_index(drop=True)
+    """``ctx.model.results(vu=vu_id)``: the frame an analyst gets, January to the period."""
+    return ctx.model.results(vu=vu_id)
 
 
 def resultat(ctx: Context) -> Section:
