@@ -137,7 +137,8 @@ def _front_matter(m: Mapping[str, Any], stem: str, formats: Sequence[str], has_c
     title = " – ".join(x for x in (m["titel"], m["vu"], _period_text(m["period"])) if x)
     lines = [
         "---",
-        f"title: {_yaml_str(title)}",
+        # only pagetitle (<title>): the title block is vu's own (HTML below, PDF in vu.typ),
+        # a `title` would add Quarto's as well
         f"pagetitle: {_yaml_str(title)}",
         "lang: sv",
         f"vu-meta: {_yaml_str(stem + '.vu.json')}",
@@ -319,9 +320,9 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
                 if want_pdf and svg:
                     name = f"{stem}-fig-{n_fig}.svg"
                     (dest / name).write_text(svg, encoding="utf-8")
-                    blocks.append(_raw("typst", _typst_image_block(name, desc, _svg_width(svg)).split("\n", 1)[1].rsplit("\n", 1)[0]))
+                    blocks.append(_typst_image_block(name, desc, _svg_width(svg)))
             elif TABLE_MIME in data and "text/html" in data:
-                blocks.append(_raw("html", _text(data["text/html"])))
+                blocks.append(_raw("html", f'<div class="vu-html">\n{_text(data["text/html"])}\n</div>'))
                 if want_pdf and "text/markdown" in data:
                     blocks.append(_raw("typst", tables.add(_text(data["text/markdown"]))))
             elif "text/markdown" in data:
@@ -340,7 +341,7 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
                 if want_pdf:
                     name = f"{stem}-fig-{n_fig}.svg"
                     (dest / name).write_text(svg, encoding="utf-8")
-                    blocks.append(_raw("typst", _typst_image_block(name, alt, _svg_width(svg)).split("\n", 1)[1].rsplit("\n", 1)[0]))
+                    blocks.append(_typst_image_block(name, alt, _svg_width(svg)))
             elif "image/png" in data or "image/jpeg" in data:
                 mime = "image/png" if "image/png" in data else "image/jpeg"
                 n_fig += 1
