@@ -438,7 +438,7 @@ class Batch:
         from vu_lib.publish.quarto import QuartoPipeline
 
         try:
-            self._quarto = QuartoPipeline(self.directory, self.formats)
+            self._quarto = QuartoPipeline(self.directory, self.formats, processes=self.n_jobs)
         except Exception as e:  # noqa: BLE001
             self._renderer_error = f"Quarto kunde inte startas: {format_execution_error(e)}"
 

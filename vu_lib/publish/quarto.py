@@ -419,7 +419,7 @@ format:
 """
 
 _SCRATCH_PROJECT = """\
-# vu: scratch Quarto project of one batch (vu_lib.publish.quarto); removed when the batch is done.
+# vu: scratch Quarto project of one Quarto process of a batch (vu_lib.publish.quarto); removed afterwards.
 project:
   type: default
 execute:
@@ -444,18 +444,19 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 class QuartoPipeline:
     """Render executed notebooks with Quarto while the batch is still executing the others.
 
-    :meth:`submit` writes the notebook's Quarto source into a scratch project
-    under ``directory`` and queues it; a thread starts ``quarto render`` on a
-    folder holding every source that is waiting whenever Quarto is free (so
-    the first report starts as soon as the first notebook is done, and later
-    ones share a Quarto process). When Quarto fails, the report it was
-    rendering gets Quarto's message and the reports it had not reached yet go
-    to the next process, so one bad report does not stop the others.
-    :meth:`close` waits for the last render, removes the scratch project and
-    returns a :class:`QuartoResult` per report; the outputs are still in the
-    scratch area until then, and :meth:`close` moves them to
-    ``directory/<name>.<fmt>`` only when asked to (``publish=True``), so the
-    caller can move them atomically itself.
+    :meth:`submit` queues an executed notebook; a thread writes its Quarto
+    source into a scratch project (in the temporary directory, see
+    :func:`_scratch_dir`), and up to ``processes`` render threads each start
+    ``quarto render`` on a folder holding the sources that are waiting
+    whenever they are free. So the first report starts as soon as the first
+    notebook is done, later ones share a Quarto process, and when the batch
+    has executed everything the backlog is split between the processes.
+    When Quarto fails, the report it was rendering gets Quarto's message and
+    the reports it had not reached go back to the queue, so one bad report
+    does not stop the others. :meth:`close` waits for the last render and
+    returns a :class:`QuartoResult` per report, whose outputs are still in
+    the scratch project: the caller moves them into place, then calls
+    :meth:`cleanup`, which removes the scratch project (and its ``.quarto/``).
 
     Parameters
     ----------
@@ -466,23 +467,32 @@ class QuartoPipeline:
         The Quarto command (default: :func:`check_quarto`).
     keep_sources : bool
         Copy the sources to ``directory/quarto/`` for ``quarto render <period>``.
+    processes : int
+        Quarto processes at a time (the batch passes its ``--jobs``).
     """
 
     def __init__(self, directory: str | os.PathLike, formats: Sequence[str] = ("html", "pdf"), *,
-                 exe: str | None = None, keep_sources: bool = True) -> None:
+                 exe: str | None = None, keep_sources: bool = True, processes: int = 1) -> None:
         self.directory = Path(directory)
         self.formats = [f for f in formats if f in QUARTO_FORMAT]
         self.exe = exe or check_quarto()
         self.keep_sources = keep_sources
         self.directory.mkdir(parents=True, exist_ok=True)
         self.scratch = _scratch_dir(self.directory)
-        (self.scratch / "_quarto.yml").write_text(_SCRATCH_PROJECT, encoding="utf-8")
         self.results: dict[str, QuartoResult] = {}
-        self.processes = 0
+        self.processes = 0  # Quarto processes started
         self._queue: queue.Queue = queue.Queue()
         self._group = 0
-        self._thread = threading.Thread(target=self._loop, name="vu-quarto", daemon=True)
-        self._thread.start()
+        self._cond = threading.Condition()
+        self._pending: list[tuple[str, Path]] = []  # sources waiting for Quarto
+        self._submitted_all = False
+        self._busy = 0
+        self._idle = 0
+        self._threads = [threading.Thread(target=self._prepare_loop, name="vu-quarto-källor", daemon=True)]
+        self._threads += [threading.Thread(target=self._render_loop, name=f"vu-quarto-{i + 1}", daemon=True)
+                          for i in range(max(1, processes))]
+        for t in self._threads:
+            t.start()
 
     # ------------------------------------------------------------------ API
     def submit(self, name: str, nb: Mapping, meta: Mapping[str, Any]) -> None:
@@ -490,44 +500,67 @@ class QuartoPipeline:
         self._queue.put((name, copy.deepcopy(nb), dict(meta)))
 
     def close(self) -> dict[str, QuartoResult]:
-        """Wait for every queued report; remove the scratch project (outputs must have been taken)."""
+        """No more notebooks: wait until every queued report is rendered (or failed)."""
         self._queue.put(None)
-        self._thread.join()
+        for t in self._threads:
+            t.join()
         return self.results
 
     def cleanup(self) -> None:
         """Remove the scratch project (and any output not taken)."""
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    # ------------------------------------------------------------------ thread
-    def _loop(self) -> None:
-        pending: list[tuple[str, Path]] = []
-        done = False
-        while not done or pending:
-            if not pending:
-                item = self._queue.get()
-                if item is None:
-                    done = True
-                    continue
-                pending.append(self._prepare(*item))
-            # take everything else that is waiting: one Quarto process for all of them
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    done = True
-                else:
-                    pending.append(self._prepare(*item))
-            pending = [p for p in pending if p[1] is not None]
-            if pending:
-                try:
-                    pending = self._render_group(pending)
-                except Exception as e:  # noqa: BLE001 - never leave the batch waiting
-                    for name, _ in pending:
-                        self.results[name] = QuartoResult(error=f"Quarto kunde inte köras: {type(e).__name__}: {e}")
-                    pending = []
+    # ------------------------------------------------------------------ threads
+    def _prepare_loop(self) -> None:
+        """Write each submitted notebook's source and hand it to the render threads."""
+        while True:
+            item = self._queue.get()
+            if item is None:
+                break
+            name, src = self._prepare(*item)
+            if src is not None:
+                with self._cond:
+                    self._pending.append((name, src))
+                    self._cond.notify_all()
+        with self._cond:
+            self._submitted_all = True
+            self._cond.notify_all()
+
+    def _take(self) -> list[tuple[str, Path]] | None:
+        """The sources for this thread's next Quarto process; None when everything is done."""
+        with self._cond:
+            self._idle += 1
+            try:
+                while not self._pending:
+                    if self._submitted_all and self._busy == 0:
+                        self._cond.notify_all()
+                        return None
+                    self._cond.wait()
+                # all that waits, or an even share once nothing more is coming and others are free
+                share = len(self._pending)
+                if self._submitted_all and self._idle > 1:
+                    share = -(-len(self._pending) // self._idle)
+                batch, self._pending = self._pending[:share], self._pending[share:]
+                self._busy += 1
+                return batch
+            finally:
+                self._idle -= 1
+
+    def _render_loop(self) -> None:
+        while True:
+            batch = self._take()
+            if batch is None:
+                return
+            left: list[tuple[str, Path]] = []
+            try:
+                left = self._render_group(batch)
+            except Exception as e:  # noqa: BLE001 - never leave the batch waiting
+                for name, _ in batch:
+                    self.results[name] = QuartoResult(error=f"Quarto kunde inte köras: {type(e).__name__}: {e}")
+            with self._cond:
+                self._pending = left + self._pending
+                self._busy -= 1
+                self._cond.notify_all()
 
     def _prepare(self, name: str, nb: Mapping, meta: Mapping[str, Any]) -> tuple[str, Path | None]:
         self._group += 1
@@ -554,8 +587,12 @@ class QuartoPipeline:
 
     def _render_group(self, pending: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
         """One ``quarto render`` over the sources of ``pending``; returns the ones it did not reach."""
-        group = self.scratch / f"r{self.processes:03d}"
+        with self._cond:
+            self.processes += 1
+            group = self.scratch / f"r{self.processes:03d}"
         group.mkdir()
+        # each process its own project (and .quarto/), so that processes never share Quarto's caches
+        (group / "_quarto.yml").write_text(_SCRATCH_PROJECT, encoding="utf-8")
         by_file: dict[str, str] = {}
         for name, src in pending:
             for f in src.parent.iterdir():
@@ -567,11 +604,10 @@ class QuartoPipeline:
                         else:
                             _hardlink(f, target)
             by_file[src.name] = name
-        self.processes += 1
-        cmd = [self.exe, "render", group.name]
+        cmd = [self.exe, "render"]
         env = {**os.environ, "QUARTO_LOG_LEVEL": os.environ.get("QUARTO_LOG_LEVEL", "INFO")}
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=self.scratch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        proc = subprocess.Popen(cmd, cwd=group, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 encoding="utf-8", errors="replace", env=env)
         lines: list[str] = []
         current: str | None = None
