@@ -266,3 +266,22 @@ def test_render_with_quarto_html_offline_and_pdf(executed, tmp_path):
     n = len(reader.pages)
     assert f"Sida 1 av {n}" in text and "Månadsuppföljning · AN-VB · augusti 2026" in text
     assert "0123456789abcdef" in text  # data fingerprint in the title block
+
+
+def test_source_converts_all_tables_in_one_pandoc_run(executed, tmp_path, monkeypatch):
+    """The typst of every table of a report comes from one pandoc run (one per cell cost minutes per batch)."""
+    import pypandoc
+
+    calls = []
+    real = pypandoc.convert_text
+
+    def counting(*args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else kwargs.get("to"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pypandoc, "convert_text", counting)
+    two = nbformat.from_dict(json.loads(json.dumps(executed)))
+    two.cells += [c for c in json.loads(json.dumps(executed))["cells"] if c["cell_type"] == "code"]  # tables twice
+    _, body = _source_text(quarto.prepare_source(nbformat.from_dict(two), fx.META, tmp_path, "r"))
+    assert calls == ["typst"]
+    assert body.count("#table(") >= 2

@@ -229,21 +229,29 @@ class _TypstTables:
 
     def __init__(self) -> None:
         self.items: list[str] = []
+        self._typst: dict[int, str] | None = None
 
     def add(self, markdown: str) -> str:
         self.items.append(markdown)
+        self._typst = None
         return f"{_SPLIT}{len(self.items) - 1}{_SPLIT}"
 
-    def fill(self, text: str) -> str:
-        if not self.items:
-            return text
-        import pypandoc  # noqa: PLC0415
+    def _convert(self) -> dict[int, str]:
+        if self._typst is None:
+            import pypandoc  # noqa: PLC0415
 
-        joined = "\n\n".join(f"{md}\n\n{_SPLIT}END{i}\n" for i, md in enumerate(self.items))
-        out = pypandoc.convert_text(joined, "typst", format="markdown-implicit_figures",
-                                    extra_args=["--wrap=preserve", "--columns=100000"])
-        parts = re.split(rf"{_SPLIT}END(\d+)", out)
-        typst = {int(parts[i + 1]): parts[i].strip() for i in range(0, len(parts) - 1, 2)}
+            joined = "\n\n".join(f"{md}\n\n{_SPLIT}END{i}\n" for i, md in enumerate(self.items))
+            out = pypandoc.convert_text(joined, "typst", format="markdown-implicit_figures",
+                                        extra_args=["--wrap=preserve", "--columns=100000"])
+            parts = re.split(rf"{_SPLIT}END(\d+)", out)
+            self._typst = {int(parts[i + 1]): parts[i].strip() for i in range(0, len(parts) - 1, 2)}
+        return self._typst
+
+    def fill(self, text: str) -> str:
+        """``text`` with each placeholder replaced by its typst (one pandoc run for the whole document)."""
+        if not self.items or _SPLIT not in text:
+            return text
+        typst = self._convert()
         return re.sub(rf"{_SPLIT}(\d+){_SPLIT}", lambda mm: typst.get(int(mm.group(1)), ""), text)
 
 
