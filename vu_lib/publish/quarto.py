@@ -828,10 +828,12 @@ def write_website(directory: str | os.PathLike, jobs: Sequence[Mapping[str, Any]
     body = re.sub(r'href="([^"/]+)"', relink, body)
     style = re.search(r"<style>(.*?)</style>", index_html, re.S)
     css = re.sub(r"(^|\})\s*body\s*\{[^}]*\}", r"\1", style.group(1)) if style else ""
+    css += "\ntd a{display:inline-block;margin-right:.5rem;white-space:nowrap}"
     qmd = "\n".join([
         "---",
         f"title: {_yaml_str(title)}",
         "lang: sv",
+        f"css: [{SOURCE_DIR}/vu-quarto.css]",  # the house font, as on the reports' pages
         "---",
         "",
         _raw("html", (f"<style>{css}</style>\n" if css else "") + body),
