@@ -8,10 +8,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup reports test chromium refresh-notebooks lab bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml jupyter-config/jupyter_server_config.d/vu.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	cp jupyter-config/jupyter_server_config.d/vu.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -28,15 +30,15 @@ chromium:
 
 test: setup chromium
 	$(BIN)/python -m pytest -n 2 tests
-	$(BIN)/python -m pytest --nbval notebooks --sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+	$(BIN)/python -m pytest --nbval tests/notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-# Re-execute the notebooks with their default parameters and store the outputs
-# that the nbval regression test compares against. Run on purpose, review the diff.
+# Execute notebooks/*.ipynb with their default parameters and store the outputs in
+# tests/notebooks/, the baselines nbval compares against. Run on purpose, review the diff.
 refresh-notebooks: setup
-	$(BIN)/python -m vu_lib.publish.notebooks_refresh notebooks/*.ipynb
+	$(BIN)/python -m vu_lib.publish.notebooks refresh
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/vu lab
 
 bench: setup
 	$(BIN)/python benchmarks/bench_model.py

@@ -40,3 +40,11 @@ def write_export(tmp_path):
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes (to show a store file was left untouched)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def pytest_configure(config):
+    """nbval over tests/notebooks runs kernels as the batch does (VU_BATCH=1: no JupyterLab-only outputs)."""
+    import os
+
+    if config.getoption("nbval", default=False) or config.getoption("nbval_lax", default=False):
+        os.environ["VU_BATCH"] = "1"

@@ -50,6 +50,27 @@ def test_summary_text():
         "Total tid: 12,3 s")
 
 
+def test_summary_text_names_reports_without_actions():
+    result = batch.BatchResult("2026-10", Path("/ut/2026-10"), seconds=1.0, jobs=[
+        {"name": "AN-VB", "status": "klar", "saknar_atgarder": False},
+        {"name": "AN-OMR-NV", "status": "klar", "saknar_atgarder": True},
+        {"name": "Leanlink", "status": "oförändrad", "saknar_atgarder": True}])
+    assert ("  Åtgärder saknas (underskott eller något att uppmärksamma utan åtgärd i controllerns kommentar): "
+            "AN-OMR-NV, Leanlink\n") in batch.summary_text(result)
+
+
+def test_index_marks_reports_without_actions(tmp_path):
+    from vu_lib.publish.cache import BatchState
+    from vu_lib.publish.outputs import render_index
+
+    state = BatchState(tmp_path)
+    state.jobs = {"AN-VB": {"status": "klar", "title": "Vårdbostad", "order": 1, "saknar_atgarder": False},
+                  "AN-OMR-NV": {"status": "klar", "title": "Nordväst", "order": 2, "saknar_atgarder": True}}
+    html = render_index(state, {"title": "Rapporter"})
+    rows = {n: r for n, r in zip(("AN-VB", "AN-OMR-NV"), html.split("<tr><td class=\"id\">")[1:])}
+    assert "Åtgärder saknas" in rows["AN-OMR-NV"] and "Åtgärder saknas" not in rows["AN-VB"]
+
+
 def test_budget(tmp_path, capsys):
     out = tmp_path / "reports"
     args = build_parser().parse_args(["budget", "2027", "--jobs", "2", "--out", str(out),

@@ -58,18 +58,25 @@ def test_plain_altair_chart_uses_vu_renderer():
     from IPython.core.formatters import DisplayFormatter
 
     base = ch.alt.Chart(pd.DataFrame({"a": [1, -2]})).mark_bar().encode(x="a:Q")
-    data, _ = DisplayFormatter().format(base.properties(description="Två staplar."))
-    assert ch.VEGALITE_MIME in data and "image/svg+xml" in data
-    assert not any(k.startswith("application/vnd.vegalite") for k in data)
+    data, meta = DisplayFormatter().format(base.properties(description="Två staplar."))
+    # the spec for the renderer and for JupyterLab; no picture is drawn in the kernel
+    assert ch.VEGALITE_MIME in data and ch.JUPYTER_VEGALITE_MIME in data and "image/svg+xml" not in data
     assert "text/html" not in data
+    assert meta[ch.JUPYTER_VEGALITE_MIME]["embed_options"]["formatLocale"]["decimal"] == ","
     with pytest.raises(ValueError, match="beskrivning"):
         ch.alt.renderers.get()(base.to_dict())
 
 
 # ----------------------------------------------------------------- mime bundle and spec
 def test_mimebundle(monthly):
-    bundle = monthly._repr_mimebundle_()
-    assert set(bundle) == {"image/svg+xml", ch.VEGALITE_MIME, "text/plain"}
+    bundle, meta = monthly._repr_mimebundle_()
+    assert set(bundle) == {ch.VEGALITE_MIME, ch.JUPYTER_VEGALITE_MIME, "text/plain"}
+    # JupyterLab gets the same spec, declared as Vega-Lite 5, with Swedish formats and no action menu
+    jl = bundle[ch.JUPYTER_VEGALITE_MIME]
+    assert jl["$schema"].endswith("/vega-lite/v5.json")
+    assert {k: v for k, v in jl.items() if k != "$schema"} == bundle[ch.VEGALITE_MIME]["spec"]
+    opts = meta[ch.JUPYTER_VEGALITE_MIME]["embed_options"]
+    assert opts["formatLocale"]["thousands"] == "\u00a0" and opts["actions"] is False
     payload = bundle[ch.VEGALITE_MIME]
     json.dumps(payload)
     assert payload["beskrivning"] == "Utfall per månad mot budget."
@@ -80,6 +87,12 @@ def test_mimebundle(monthly):
     assert "$schema" not in payload["spec"]
     assert "http://" not in serialized and "https://" not in serialized
     assert '"url"' not in serialized
+
+
+def test_svg_is_drawn_from_the_spec(monthly):
+    svg = ch.svg_from_spec(monthly.spec, "Utfall <per> månad")
+    assert svg.startswith("<svg") and 'role="img"' in svg
+    assert "<title>Utfall &lt;per&gt; månad</title>" in svg and 'aria-label="Utfall &lt;per&gt; månad"' in svg
 
 
 def test_house_config(monthly):

@@ -144,3 +144,38 @@ def test_forecast_all_and_trace(two_years):
     assert set(df["period"]) == {f"2025-{m:02d}" for m in range(1, 13)} | {"2026-01", "2026-02", "2026-03"}
     one = FC.forecast(p, two_years, "2026-03")
     assert one.attrs["trace"].period == "2026-03"
+
+
+def test_one_prognosis_by_the_method_in_params(two_years):
+    """AN-VB takes the registry default (profil): prognosis 90 (test_profile_method), the run-rate
+    F + 50 + 120 − 1 200 the other end of the range. SON-BO-VUX's own choice is årstakt."""
+    p = params()
+    assert p.prognosval("AN-VB").metod == "profil" and p.prognosval("SON-BO-VUX").metod == "arstakt"
+    assert "årstakten inte fångar" in p.prognosval("AN-VB").motivering
+    pr = FC.prognosis(p, two_years, "2026-03")
+    r = row(pr, vu="AN-VB")
+    F = fixed_compensation(p, "AN-VB", 2026)
+    run = F + 50 + 120 - 1200
+    assert (r.metod, r.reserv, r.alternativ_metod) == ("profil", False, "arstakt")
+    assert r.prognos == pytest.approx(90)
+    assert r.alternativ == pytest.approx(run)
+    assert (r.lag, r.hog) == (pytest.approx(min(90, run)), pytest.approx(max(90, run)))
+    s = row(pr, vu="SON-BO-VUX")
+    assert s.metod == "arstakt" and "LSS gruppbostad" in s.motivering
+    # the total: Σ of each VU's prognosis, range Σ of the low ends to Σ of the high ends
+    nine = pr[pr["vu"].isin(p.vu_ids())]
+    tot = FC.prognosis_total(nine)
+    assert tot["prognos"] == pytest.approx(nine["prognos"].sum())
+    assert tot["lag"] <= tot["prognos"] <= tot["hog"]
+
+
+def test_prognosis_falls_back_to_the_other_method_when_the_profile_cannot_be_formed(two_years):
+    """2025-06: 2024 is not complete, so the profile is NaN: the run-rate is the prognosis, marked reserv,
+    and the range is that one figure. kostnad Jan-Jun 2025 600 × 12/6 = 1 200."""
+    p = params()
+    r = row(FC.prognosis(p, two_years, "2025-06"), vu="AN-VB")
+    F = fixed_compensation(p, "AN-VB", 2025)
+    assert (r.metod, r.reserv) == ("arstakt", True)
+    assert r.prognos == pytest.approx(F - 1200)
+    assert r.lag == r.hog == r.prognos
+

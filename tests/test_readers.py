@@ -302,7 +302,7 @@ def test_duplicates_are_found_after_normalization(params, write_export):
                                         "202603;an-vb;Somatik;;PLATSER;;41"))
     (p,) = refused(path, params)
     assert (p.row, p.column) == (3, None)
-    assert p.message.endswith("= (2026-03, AN-VB, somatik, (tom), platser, (tom)) som rad 2")
+    assert p.message.endswith("= (2026-03, AN-VB, somatik, (tom), platser, (tom), (tom)) som rad 2")
 
 
 def test_empty_file(params, write_export):
@@ -469,7 +469,9 @@ def test_data_contract_doc_covers_every_column_measure_and_account_range(params)
                 assert choice in text
     for matt, info in MEASURES.items():
         split = "ja" if info["utforare"] else "nej"
-        row = rf"\|\s*`{matt}`\s*\|\s*{re.escape(info['enhet'])}\s*\|\s*{split}\s*\|\s*{re.escape(info['namn'])}\s*\|"
+        kon = "ja" if info.get("kon") else "nej"
+        row = (rf"\|\s*`{matt}`\s*\|\s*{re.escape(info['enhet'])}\s*\|\s*{split}\s*\|\s*{re.escape(info['namn'])}"
+               rf"\s*\|\s*{kon}\s*\|")
         assert re.search(row, text), f"måttet {matt} saknas eller är fel i tabellen över mått"
     for kodtyp, ranges in params.registry.kontoplan.items():
         for r in ranges:

@@ -75,8 +75,11 @@ def test_bridge_table_sums_and_chart_has_alt_text(vb):
 def test_missing_parts_are_said_in_a_sentence(vb):
     sec = report.rorliga_priser(vb)
     assert not tables(sec) and "har ingen rörlig ersättning" in sec.text
-    assert "styrs inte av schablonkostnad" in report.schablon(vb).text
-    assert "Inga förändringar av medel" in report.medel(vb).text
+    # a section that does not apply disappears (issue 8): the schablon for a VU not steered by FTE
+    assert len(report.schablon(vb)) == 0
+    # no changes of funds: one sentence under the heading, without the general explanation
+    medel = report.medel(vb).text
+    assert "Inga förändringar av medel" in medel and "oförutsedda händelser" not in medel
 
 
 def test_rates_with_revision_row(vb):
@@ -90,6 +93,7 @@ def test_rates_with_revision_row(vb):
 def test_transfers_reconcile_for_an_omr_nv(nv):
     sec = report.overforingar(nv)
     t = tables(sec)[0]
+    assert t.data["manad_namn"].tolist() == ["Alla 8 månader, ingen skillnad"]
     total = t.data.iloc[-1]
     assert round(total["beraknad"], 2) == 126_559_413.82 and total["skillnad"] == 0
     assert "stämmer med modellens överföring till öret" in sec.text
@@ -99,8 +103,14 @@ def test_transfer_differences_listed_for_son_oppna_vux(vb):
     ctx = report.Context(params=vb.params, data=vb.data, year=2026, period=vb.period, vu_id="SON-OPPNA-VUX")
     sec = report.overforingar(ctx)
     ts = tables(sec)
-    assert len(ts) == 2 and ts[1].data["manad_namn"].tolist() == ["juni 2026", "juli 2026"]
+    # the two differing months, then the other six collapsed into one line, then the total (issue 8)
+    assert len(ts) == 1
+    assert ts[0].data["manad_namn"].tolist() == ["juni 2026", "juli 2026", "Övriga 6 månader, ingen skillnad",
+                                                 "Summa januari–augusti 2026"]
     assert f"juni 2026 ({MINUS}1{NBSP}554{NBSP}534,56{NBSP}kr)" in sec.text
+    # every month is in the appendix
+    (full,) = tables(report.bilaga_overforingar(ctx))
+    assert len(full.data) == 8 + 1
 
 
 def test_result_forecast_and_variance(vb):
@@ -168,8 +178,12 @@ def test_outputs_are_deterministic_and_free_of_the_code_version(vb):
     """Dict outputs (table and chart JSON) are compared by nbval without sanitizing: no code version in them."""
     from vu_lib.model.trace import code_version
 
+    def data_of(p):  # a chart returns (data, metadata)
+        b = p._repr_mimebundle_()
+        return b[0] if isinstance(b, tuple) else b
+
     def bundles(fn):  # SVG clip-path ids count up within a process (sanitized by nbval_sanitize.cfg)
-        return [{k: v for k, v in p._repr_mimebundle_().items() if k != "image/svg+xml"} for p in parts(fn(vb))]
+        return [{k: v for k, v in data_of(p).items() if k != "image/svg+xml"} for p in parts(fn(vb))]
 
     for fn in (report.ersattningsbrygga, report.resultat, report.nyckeltal):
         a, b = bundles(fn), bundles(fn)

@@ -330,7 +330,8 @@ def test_omradesansvar_hours(volumes):
 
 
 def test_dagverksamhet_berga_is_small(volumes):
-    users = volumes[(volumes.matt == "brukare")].set_index(["enhet", "period"])["v"]
+    # users come as K and M rows (issue 11): the month's users are their sum
+    users = volumes[(volumes.matt == "brukare")].groupby(["enhet", "period"])["v"].sum()
     berga = users.xs("414120")
     assert berga.min() >= 3
     assert (berga < 5).sum() >= 3           # masked by the small-count threshold 5 in some months
@@ -339,7 +340,7 @@ def test_dagverksamhet_berga_is_small(volumes):
 
 def test_unit_measures_of_an_oppna(volumes):
     o = volumes[volumes.vu == "AN-OPPNA"]
-    by = o.groupby(["enhet", "matt", "utforare"]).size()
+    by = o[o.kon == ""].groupby(["enhet", "matt", "utforare"]).size()  # totals (not the K/M rows)
     n = 46  # months 2023-01 .. 2026-10
     for key in [("414210", "utredningar", "leanlink"), ("414210", "utredningar", "privat"),
                 ("414210", "handledningar", "leanlink"), ("414210", "handledningar", "privat"),
@@ -348,8 +349,13 @@ def test_unit_measures_of_an_oppna(volumes):
                 ("414250", "fysiska_besok", ""), ("414310", "besok", ""), ("414240", "utforda_timmar", "leanlink")]:
         assert by[key] == n, key
     for kod in ("414110", "414120"):
-        for matt in ("platser", "brukare", "oppetdagar", "oppettimmar"):
+        for matt in ("platser", "oppetdagar", "oppettimmar"):
             assert by[(kod, matt, "")] == n
+        # users only by gender: a K and an M row a month, no total row
+        g = o[(o.enhet == kod) & (o.matt == "brukare")].groupby("kon").size().to_dict()
+        assert g == {"K": n, "M": n}
+    g = o[(o.enhet == "414230") & (o.matt == "unika_besok")].groupby("kon").size().to_dict()
+    assert g == {"": n, "K": n, "M": n}
     # SON open: planned hours per cluster, performed boendestöd hours
     for vu, kl in (("SON-OPPNA-BUF", 4), ("SON-OPPNA-VUX", 3)):
         s = volumes[(volumes.vu == vu) & (volumes.matt == "planerade_timmar")]

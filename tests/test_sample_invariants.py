@@ -83,3 +83,58 @@ def test_price_annex_rows_use_the_indexed_rate(sample):
     row = v[v["kluster"] == "hemtjanst"].iloc[0]
     # 2024 hemtjänst rate, område 1: 498,00 × (1 + 0,8 × 0,040 + 0,2 × 0,055) = 498,00 × 1,043 = 519,414 → 519,41
     assert row["pris_budget"] == pytest.approx(519.41, abs=1e-9)
+
+
+def _delar(params, ds):
+    """Every delår of the sample: (year, month) for each year's cut-off months up to the data's last month."""
+    last = ds.senaste_period
+    out = []
+    for y in (2023, 2024, 2025, 2026):
+        for m in params.modellar(y).delar_manader:
+            if f"{y}-{m:02d}" <= str(last):
+                out.append((y, m))
+    return out
+
+
+def test_variance_deviation_and_result_tell_the_same_story(sample):
+    """For every analysed VU and delår of the sample, the identity that links the two tables:
+
+        resultat_ack = (ersattning_ack + medel_ack + ovrig_intakt_ack − kostnad_budget) − avvikelse
+
+    to the öre (K is the same cost in both tables), and the revenue term is what it must be:
+    - Vårdboende (budget = the fixed compensation paid): ersattning_ack − kostnad_budget = 0, so
+      the result is −avvikelse + medel + övriga intäkter exactly;
+    - price annex (budget = budgeted hours × rate + the fixed part paid): ersattning_ack − kostnad_budget
+      is the hourly compensation for the volume deviation, i.e. the volume effect (up to a rate revision
+      within the year weighting the months by actual instead of budgeted hours: within 0,1 % of revenue),
+      so the result is −pris_effektivitetseffekt + medel + övriga intäkter.
+    A deviation and a result of opposite meaning (cost under budget but a deficit, or the reverse) are
+    therefore only possible with a revenue deviation of at least the result's size.
+    """
+    from vu_lib.model.results import period_results
+
+    params, ds = sample
+    checked = 0
+    for y, m in _delar(params, ds):
+        v = variance.variance(params, ds, y, m)
+        v = v[v["kluster"] == ""].set_index("vu")
+        r = period_results(params, ds, y, m, "vu").set_index("vu")
+        for vu, row in v.iterrows():
+            if pd.isna(row["avvikelse"]):
+                continue
+            res = r.loc[vu]
+            revenue = res["ersattning_ack"] + res["medel_ack"] + res["ovrig_intakt_ack"]
+            assert _ore(res["kostnad_ack"]) == _ore(row["kostnad_utfall"]), (vu, y, m)
+            assert _ore(res["resultat_ack"]) == _ore(revenue) - _ore(row["kostnad_budget"]) - _ore(row["avvikelse"]), (vu, y, m)
+            rev_dev = res["ersattning_ack"] - row["kostnad_budget"]
+            if row["metod"] == "dygn":
+                assert _ore(rev_dev) == 0, (vu, y, m)
+            elif row["metod"] == "prisbilaga":
+                assert abs(rev_dev - row["volymeffekt"]) <= 0.001 * res["ersattning_ack"], (vu, y, m)
+                other = res["medel_ack"] + res["ovrig_intakt_ack"]
+                assert abs(res["resultat_ack"] - (other - row["pris_effektivitetseffekt"])) <= 0.001 * res["ersattning_ack"]
+            if (res["resultat_ack"] < 0) == (row["avvikelse"] < 0) and abs(res["resultat_ack"]) > 1:
+                # opposite meanings: the revenue deviation carries the difference
+                assert abs(rev_dev + res["medel_ack"] + res["ovrig_intakt_ack"]) >= abs(res["resultat_ack"]), (vu, y, m)
+            checked += 1
+    assert checked >= 6 * 10   # six analysed VU, eleven delår 2023-01 .. 2026-10

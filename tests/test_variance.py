@@ -9,39 +9,60 @@ import pytest
 from modelkit import L, V, make_dataset, params, row
 
 from vu_lib.model import variance as VA
-from vu_lib.model.compensation import rate
+from vu_lib.model.compensation import monthly_fixed, rate
 
 
-def test_omradesansvar_hours_at_the_price_annex_rate():
-    """AN-OMR-NV hemtjänst 2023 (prisbilaga 1: 498,00 kr/h), Jan-Feb.
+def test_omradesansvar_hours_at_the_price_annex_rate_plus_the_allocated_fixed_part():
+    """AN-OMR-NV 2023, Jan-Feb (prisbilaga 1: hemtjänst 498,00 kr/h, hemsjukvård 612,00 kr/h).
 
-    q_a = Leanlink 100 + 120 = 220 h (private hours are not Leanlink's); q_b = 110 + 100 = 210 h
-    K = 60 000 + 55 000 = 115 000; B = 210 × 498 = 104 580; Δ = 10 420
-    volymeffekt = (220 − 210) × 498 = 4 980
-    pris/effektivitet = (115 000/220 − 498) × 220 = 115 000 − 109 560 = 5 440; 4 980 + 5 440 = 10 420
+    Hourly budget: hemtjänst q_b = 110 + 100 = 210 h × 498 = 104 580;
+                   hemsjukvård q_b = 50 + 50 = 100 h × 612 = 61 200; rehab none; Σ = 165 780.
+    Fixed part paid Jan-Feb: F = 14 200 000, cumulative twelfths round(F × 2/12) = 2 366 667.
+    Allocated by budgeted hourly compensation, in öre (236 666 700 öre):
+      hemtjänst   236 666 700 × 104 580 / 165 780 = 149 297 885,67… öre
+      hemsjukvård 236 666 700 ×  61 200 / 165 780 =  87 368 814,33… öre
+      floors sum to 236 666 699; the 1 öre left goes to the larger remainder (hemtjänst):
+      hemtjänst 1 492 978,86 kr, hemsjukvård 873 688,14 kr (sum 2 366 667,00).
+    hemtjänst: q_a = Leanlink 100 + 120 = 220 h (private hours are not Leanlink's), K = 115 000
+      B = 104 580 + 1 492 978,86 = 1 597 558,86; Δ = 115 000 − 1 597 558,86 = −1 482 558,86
+      volymeffekt = (220 − 210) × 498 = 4 980 (the hourly compensation moves with the hours)
+      pris/effektivitet = K − F_c − q_a c_b = 115 000 − 1 492 978,86 − 109 560 = −1 487 538,86
+    hemsjukvård: q_a = 95 h, K = 900 000
+      B = 61 200 + 873 688,14 = 934 888,14; Δ = −34 888,14; volym = −5 × 612 = −3 060; pris = −31 828,14
+    VU row: B = 165 780 + 2 366 667 = 2 532 447 (= budgeted hours × rate + the fixed part paid),
+      K = 1 015 000, Δ = −1 517 447, fast_del = 2 366 667.
     """
     ds = make_dataset(
         ledger=[L("2023-01", "AN-OMR-NV", "hemtjanst", "411110", "personal", 50000),
                 L("2023-01", "AN-OMR-NV", "hemtjanst", "411120", "ovrig_kostnad", 10000),
                 L("2023-02", "AN-OMR-NV", "hemtjanst", "411110", "personal", 55000),
+                L("2023-02", "AN-OMR-NV", "hemsjukvard", "411210", "personal", 900000),
                 L("2023-02", "AN-OMR-NV", "hemtjanst", "411110", "ersattning", 999999)],   # revenue: not cost
         volymer=[V("2023-01", "AN-OMR-NV", "hemtjanst", "utforda_timmar", 100, "leanlink"),
                  V("2023-02", "AN-OMR-NV", "hemtjanst", "utforda_timmar", 120, "leanlink"),
                  V("2023-01", "AN-OMR-NV", "hemtjanst", "utforda_timmar", 70, "privat"),
                  V("2023-01", "AN-OMR-NV", "hemtjanst", "budget_timmar", 110),
-                 V("2023-02", "AN-OMR-NV", "hemtjanst", "budget_timmar", 100)],
+                 V("2023-02", "AN-OMR-NV", "hemtjanst", "budget_timmar", 100),
+                 V("2023-01", "AN-OMR-NV", "hemsjukvard", "budget_timmar", 50),
+                 V("2023-02", "AN-OMR-NV", "hemsjukvard", "budget_timmar", 50),
+                 V("2023-02", "AN-OMR-NV", "hemsjukvard", "utforda_timmar", 95, "leanlink")],
     )
     df = VA.variance(params(), ds, "2023-02", vu="AN-OMR-NV")
     r = row(df, kluster="hemtjanst")
     assert (r.metod, r.matt) == ("prisbilaga", "timmar")
     assert (r.volym_utfall, r.volym_budget, r.pris_budget) == (220, 210, 498)
-    assert (r.kostnad_utfall, r.kostnad_budget, r.avvikelse) == (115000, 104580, 10420)
+    assert r.fast_del == pytest.approx(1492978.86, abs=1e-6)
+    assert r.kostnad_utfall == 115000
+    assert r.kostnad_budget == pytest.approx(1597558.86, abs=1e-6)
+    assert r.avvikelse == pytest.approx(-1482558.86, abs=1e-6)
     assert r.volymeffekt == 4980
-    assert r.pris_effektivitetseffekt == 5440
-    assert r.pris_utfall == pytest.approx(522.73)             # 115 000 / 220 = 522,727…
-    # the VU row adds the clusters: the other two have no data (K = B = 0)
+    assert r.pris_effektivitetseffekt == pytest.approx(-1487538.86, abs=1e-6)
+    h = row(df, kluster="hemsjukvard")
+    assert h.fast_del == pytest.approx(873688.14, abs=1e-6)
+    assert (h.kostnad_budget, h.avvikelse) == (pytest.approx(934888.14, abs=1e-6), pytest.approx(-34888.14, abs=1e-6))
+    assert (h.volymeffekt, h.pris_effektivitetseffekt) == (-3060, pytest.approx(-31828.14, abs=1e-6))
     v = row(df, kluster="")
-    assert (v.avvikelse, v.volymeffekt, v.pris_effektivitetseffekt) == (10420, 4980, 5440)
+    assert (v.kostnad_budget, v.kostnad_utfall, v.avvikelse, v.fast_del) == (2532447, 1015000, -1517447, 2366667)
 
 
 def test_rate_revision_within_the_year():
@@ -61,10 +82,13 @@ def test_rate_revision_within_the_year():
     )
     r = row(VA.variance(p, ds, 2026, 7, vu="AN-OMR-NO"), kluster="hemsjukvard")
     B = 100 * r6 + 100 * 645
-    assert r.kostnad_budget == pytest.approx(B, abs=0.005)
+    # the only cluster with budgeted hours takes all of the fixed part paid January-July
+    F_ytd = sum(monthly_fixed(p, "AN-OMR-NO", 2026)[:7])
+    assert r.fast_del == F_ytd
+    assert r.kostnad_budget == pytest.approx(B + F_ytd, abs=0.005)
     assert r.pris_budget == pytest.approx(B / 200, abs=0.005)
     assert r.volymeffekt == pytest.approx((220 - 200) * B / 200, abs=0.005)
-    assert r.avvikelse == pytest.approx(150000 - B, abs=0.005)
+    assert r.avvikelse == pytest.approx(150000 - B - F_ytd, abs=0.005)
 
 
 def test_vardboende_referenskostnad():
@@ -174,10 +198,15 @@ def test_effects_add_up_exactly_to_the_ore():
     cl = df[df["kluster"] != ""]
     # each effect is its formula to within the rounding of c_b (shown to öre) and of the amounts
     qa, qb = cl["volym_utfall"], cl["volym_budget"]
-    cb = cl["kostnad_budget"] / qb
-    ca = cl["kostnad_utfall"] / qa
+    fixed = cl["fast_del"].fillna(0.0)
+    cb = (cl["kostnad_budget"] - fixed) / qb
+    ca = (cl["kostnad_utfall"] - fixed) / qa
     assert np.allclose(cl["volymeffekt"], (qa - qb) * cb, atol=0.01)
     assert np.allclose(cl["pris_effektivitetseffekt"], (ca - cb) * qa, atol=0.02)
+    # the fixed part allocated to the clusters is the fixed compensation paid to date, to the öre
+    omr = cl[cl["vu"] == "AN-OMR-CN"].groupby("manad")["fast_del"].sum()
+    cum = np.cumsum(monthly_fixed(params(), "AN-OMR-CN", 2024))
+    assert (ore(omr.to_numpy()) == cum * 100).all()
 
 
 def test_variance_vus():

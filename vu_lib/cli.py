@@ -99,6 +99,109 @@ def _cmd_budget(args) -> int:
     return cli_budget(args)
 
 
+def _cmd_kommentar(args) -> int:
+    from vu_lib.report.commentary import check_period, commentary_path, parse_commentary
+
+    if not args.period:
+        raise InputError([_problem("--period", "ange perioden, t.ex. --period 2026-10")])
+    if args.kontrollera or not args.rapport:
+        if args.rapport:
+            path = commentary_path(args.rapport, args.period, args.kommentarer)
+            if not path.is_file():
+                print(f"vu: {path} finns inte", file=sys.stderr)
+                return 2
+            parse_commentary(path)
+            files = [path]
+        else:
+            files = check_period(args.period, args.kommentarer)
+        for f in files:
+            print(f"OK  {f}")
+        if not files:
+            print(f"Inga kommentarer för {args.period}.")
+        return 0
+    from vu_lib.core.params import load_params
+    from vu_lib.report.context import overview_context, vu_context
+    from vu_lib.report.summary import commentary_template
+
+    params = load_params()
+    path = commentary_path(args.rapport, args.period, args.kommentarer)
+    if path.exists():
+        parse_commentary(path)
+        print(f"{path} finns redan och är korrekt; den skrivs inte över.")
+        return 0
+    store = args.store or ""
+    try:
+        if args.rapport in (*params.registry.namnder, "Leanlink"):
+            ctx = overview_context(scope=args.rapport, period=args.period, store=store, kommentarer=args.kommentarer or "")
+        else:
+            params.vu(args.rapport)
+            ctx = vu_context(vu=args.rapport, period=args.period, store=store, kommentarer=args.kommentarer or "")
+    except VuError as e:  # an unknown report or a period outside the data: bad usage
+        print(f"vu: {e}", file=sys.stderr)
+        return 2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(commentary_template(ctx), encoding="utf-8")
+    print(f"Mall skriven: {path}")
+    print("Fyll i '## Analys' och '## Åtgärder'; kontrollera med: "
+          f"vu kommentar {args.rapport} --period {args.period} --kontrollera")
+    return 0
+
+
+def _problem(where: str, message: str):
+    from vu_lib.core.exceptions import Problem
+
+    return Problem(where, None, None, message)
+
+
+def _cmd_lab(args) -> int:
+    """JupyterLab on notebooks/, saving vu's report notebooks without outputs (the tree stays clean)."""
+    import subprocess
+
+    from vu_lib.publish.notebooks import NOTEBOOKS_DIR
+
+    cmd = [sys.executable, "-m", "jupyterlab",
+           "--ContentsManager.pre_save_hook=vu_lib.publish.notebooks.strip_on_save",
+           f"--ServerApp.root_dir={NOTEBOOKS_DIR}", *args.jupyter_args]
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _cmd_kolada(args) -> int:
+    """``vu kolada fetch|load|kpi|grupper``: the national comparison (vu_lib.data.kolada)."""
+    from vu_lib.data import kolada as K
+
+    kp = K.load_kolada_params()
+    if args.kolada_cmd == "load":
+        print(K.load_snapshot(Path(args.file), Path(args.store)).summary())
+        return 0
+    client = K.KoladaClient.from_params(kp, base_url=args.bas_url)
+    if args.kolada_cmd == "fetch":
+        years = sorted(set(args.year)) if args.year else K.default_years(kp)
+        path, load = K.update(kp, client, years, Path(args.store), Path(args.dir) if args.dir else None)
+        print(f"Ögonblicksbild sparad: {path} ({len(kp.kpi_ids)} KPI, åren {years[0]}\u2013{years[-1]})")
+        if load is None:
+            print(f"Lagret {args.store} har inga inlästa exportfiler än; läs in ögonblicksbilden efter "
+                  f"vu ingest med: vu kolada load {path}")
+        else:
+            print(load.summary())
+        print(K.KALLA)
+        return 0
+    if args.kolada_cmd == "kpi":
+        hits = client.kpi_search(args.search)
+        for k in hits:
+            kon = "kön" if k.get("is_divided_by_gender") else "   "
+            print(f"{k.get('id', ''):<8} {kon} {k.get('title', '')}")
+        print(f"{len(hits)} KPI i Kolada med \u201d{args.search}\u201d i titeln. {K.KALLA}")
+        return 0
+    hits = client.group_search(args.search)
+    for g in hits:
+        print(f"{g.get('id', ''):<10} {g.get('title', '')} ({len(g.get('members') or [])} kommuner)")
+    print(f"{len(hits)} kommungrupper i Kolada med \u201d{args.search}\u201d i namnet. {K.KALLA}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vu",
@@ -141,9 +244,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--namnd", choices=("AN", "SON"), default=None, help="bara denna nämnds VU och översikt")
     p.set_defaults(func=_cmd_run)
 
+    p = sub.add_parser("kommentar", help="skriv eller kontrollera controllerns kommentar till en rapport")
+    p.add_argument("rapport", nargs="?", metavar="RAPPORT",
+                   help="VU-id, AN, SON eller Leanlink (utelämnas med --kontrollera: alla kommentarer för perioden)")
+    p.add_argument("--period", help="månad ÅÅÅÅ-MM, t.ex. 2026-10")
+    p.add_argument("--kommentarer", default=None,
+                   help="katalog för kommentarer (standard: $VU_KOMMENTARER eller kommentarer/ i projektet)")
+    p.add_argument("--store", default=None, help="DuckDB-fil (standard: $VU_STORE eller data/vu.duckdb i projektet)")
+    p.add_argument("--kontrollera", action="store_true", help="kontrollera i stället för att skriva en mall")
+    p.set_defaults(func=_cmd_kommentar)
+
     p = sub.add_parser("budget", parents=[common], help="budgetförslag för ett år")
     p.add_argument("year", type=int, metavar="ÅR")
     p.set_defaults(func=_cmd_budget)
+
+    p = sub.add_parser("lab", help="öppna rapport-notebooks i JupyterLab (sparas utan utdata)")
+    p.add_argument("jupyter_args", nargs=argparse.REMAINDER, metavar="...", help="fler argument till jupyter lab")
+    p.set_defaults(func=_cmd_lab)
+
+    p = sub.add_parser("kolada", help="jämförelse med Kolada: hämta ögonblicksbild, sök KPI och kommungrupper")
+    ksub = p.add_subparsers(dest="kolada_cmd", required=True, metavar="DELKOMMANDO")
+    k = ksub.add_parser("fetch", help="hämta det som params/kolada.yaml anger och läs in det i lagret")
+    k.add_argument("--year", type=int, nargs="+", metavar="ÅR", help="år (standard: de senaste antal_ar hela åren)")
+    k.add_argument("--dir", default=None, help="katalog för ögonblicksbilder (standard: data/kolada)")
+    kolada_common = [k]
+    k = ksub.add_parser("load", help="läs in en sparad ögonblicksbild i lagret")
+    k.add_argument("file", metavar="FIL")
+    kolada_common.append(k)
+    k = ksub.add_parser("kpi", help="sök KPI i Koladas metadata (titel)")
+    k.add_argument("search", metavar="SÖKORD")
+    kolada_common.append(k)
+    k = ksub.add_parser("grupper", help="sök kommungrupper i Kolada (t.ex. liknande kommuner)")
+    k.add_argument("search", metavar="SÖKORD")
+    kolada_common.append(k)
+    for k in kolada_common:
+        k.add_argument("--store", default=None, help="DuckDB-fil (standard: $VU_STORE eller data/vu.duckdb)")
+        k.add_argument("--bas-url", default=None, help="Koladas API-adress (standard: klient.bas_url i params/kolada.yaml)")
+    p.set_defaults(func=_cmd_kolada)
     return parser
 
 

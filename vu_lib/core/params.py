@@ -64,6 +64,23 @@ class Ersattningsform(_Strict):
         return self
 
 
+class Prognosval(_Strict):
+    """Which forecast method is a report's prognosis, and why (the other method gives the range).
+
+    ``metod``: ``profil`` (last year's monthly profile) or ``arstakt`` (run-rate).
+    """
+
+    metod: Literal["profil", "arstakt"]
+    motivering: Annotated[str, Field(min_length=10)]
+
+
+DEFAULT_PROGNOS = Prognosval(
+    metod="profil",
+    motivering=("kostnaderna följer ett månadsmönster (semesterlöner i juni och juli, årsskifteskostnader i "
+                "december) som årstakten inte fångar"),
+)
+
+
 class Verksamhetsuppdrag(_Strict):
     id: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]+$")]
     namnd: Literal["AN", "SON"]
@@ -73,6 +90,7 @@ class Verksamhetsuppdrag(_Strict):
     ersattning: Ersattningsform
     kluster: list[Kluster]
     enheter: list[Enhet]
+    prognos: Prognosval | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -99,12 +117,21 @@ class Kontointervall(_Strict):
     namn: str
 
 
+class Flaggor(_Strict):
+    """When page 1 of a report flags something: ``schablon_under_andel``, a fixed compensation this share
+    or more below the schablon-based allocation for the staffing."""
+
+    schablon_under_andel: float = Field(default=0.10, gt=0, lt=1)
+
+
 class Registry(_Strict):
     version: int
     namnder: dict[Literal["AN", "SON"], str]
     verksamhetsuppdrag: list[Verksamhetsuppdrag]
     separata: list[Verksamhetsuppdrag] = []
     kontoplan: dict[Literal["ID", "KOMPLEMENT"], list[Kontointervall]]
+    prognos: Prognosval = DEFAULT_PROGNOS
+    flaggor: Flaggor = Flaggor()
 
     @model_validator(mode="after")
     def _check(self):
@@ -136,6 +163,29 @@ class Registry(_Strict):
 
 
 # --------------------------------------------------------------------------- key figures
+class Malintervall(_Strict):
+    """A key figure's target or expected range, in the figure's unit (``min``/``max``; one may be absent).
+
+    ``kluster`` gives other ranges for named clusters; ``kalla`` says where the range comes from.
+    """
+
+    min: float | None = None
+    max: float | None = None
+    kalla: str | None = None
+    kluster: dict[str, "Malintervall"] = {}
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.min is None and self.max is None and not self.kluster:
+            raise ValueError("mal kräver min, max eller kluster")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"mal: min {self.min} är större än max {self.max}")
+        return self
+
+    def for_kluster(self, kluster: str) -> "Malintervall":
+        return self.kluster.get(kluster, self)
+
+
 class Nyckeltal(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     vu: list[str]
@@ -150,6 +200,7 @@ class Nyckeltal(_Strict):
     ekonomisk_paverkan: str | None = None
     forsta_ar: int
     personantal: bool = False
+    mal: Malintervall | None = None
 
 
 class NyckeltalKatalog(_Strict):
@@ -240,6 +291,21 @@ class Revision(_Strict):
     forandringar: list[Forandring] = []
 
 
+class Overforing(_Strict):
+    """How SoF books the monthly fixed transfer and how the reconciliation reads differences.
+
+    ``avrundning``: ``kronor`` (whole kronor by cumulative rounding,
+    ``p_m = round(F m/12) − round(F (m−1)/12)``), ``kronor_sista_manad`` (whole
+    kronor ``round(F/12)`` each month, the remainder in the last month) or ``ore``
+    (``F/12`` to the öre, the remainder in the last month). ``tolerans`` (kr): a
+    booked transfer that differs from the model's by at most this much is
+    rounding, not a deviation.
+    """
+
+    avrundning: Literal["kronor", "kronor_sista_manad", "ore"] = "kronor"
+    tolerans: float = Field(default=1.0, ge=0)
+
+
 class Modellar(_Strict):
     """One model version: the parameters of one year."""
 
@@ -255,6 +321,7 @@ class Modellar(_Strict):
     rorliga_priser: dict[str, RorligtPris] = {}
     forandringar: list[Forandring] = []
     revisioner: list[Revision] = []
+    overforing: Overforing = Overforing()
     schablon: Schablon
     budgetprocess: list[Budgetsteg]
 
@@ -320,6 +387,10 @@ class Params(BaseModel):
     def vu_ids(self, include_separata: bool = False) -> list[str]:
         vus = self.registry.alla if include_separata else self.registry.verksamhetsuppdrag
         return [v.id for v in vus]
+
+    def prognosval(self, vu_id: str) -> Prognosval:
+        """The forecast method of a VU's prognosis: the VU's own ``prognos`` or the registry's default."""
+        return self.vu(vu_id).prognos or self.registry.prognos
 
     def nyckeltal_for(self, vu_id: str) -> list[Nyckeltal]:
         return [n for n in self.katalog.nyckeltal if vu_id in n.vu]

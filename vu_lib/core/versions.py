@@ -64,7 +64,8 @@ def code_version() -> str:
 
 
 def _params_files(root: Path) -> list[Path]:
-    files = [root / "registry.yaml", root / "nyckeltal.yaml", *sorted((root / "modell").glob("*.yaml"))]
+    files = [root / "registry.yaml", root / "nyckeltal.yaml", root / "kolada.yaml",
+             *sorted((root / "modell").glob("*.yaml"))]
     return [f for f in files if f.is_file()]
 
 
@@ -82,7 +83,7 @@ def _fingerprint_files(stamp: tuple) -> str:
 def params_fingerprint(params: Params) -> str:
     """16 hex characters of sha256 over the params files' bytes.
 
-    The files are ``registry.yaml``, ``nyckeltal.yaml`` and ``modell/*.yaml``
+    The files are ``registry.yaml``, ``nyckeltal.yaml``, ``kolada.yaml`` and ``modell/*.yaml``
     under ``params.root``, in sorted order, each preceded by its relative path.
     Cached per file modification time and size.
     """

@@ -63,7 +63,8 @@ class FileKind:
         raise KeyError(name)
 
 
-#: Volume measures (``volymer.matt``): unit and whether the row is split by utförare.
+#: Volume measures (``volymer.matt``): unit, whether the row is split by utförare, and (``kon``)
+#: whether it counts persons and so may be split by gender (``volymer.kon``).
 MEASURES: dict[str, dict] = {
     "utforda_timmar": {"enhet": "timmar", "utforare": True, "namn": "Utförda timmar"},
     "budget_timmar": {"enhet": "timmar", "utforare": False, "namn": "Budgeterade timmar för Leanlink"},
@@ -72,12 +73,12 @@ MEASURES: dict[str, dict] = {
     "tillgangliga_dygn": {"enhet": "dygn", "utforare": False, "namn": "Tillgängliga dygn (platser × dagar)"},
     "belagda_dygn": {"enhet": "dygn", "utforare": False, "namn": "Belagda dygn"},
     "budget_belagda_dygn": {"enhet": "dygn", "utforare": False, "namn": "Budgeterade belagda dygn"},
-    "brukare": {"enhet": "personer", "utforare": False, "namn": "Antal unika brukare under månaden"},
+    "brukare": {"enhet": "personer", "utforare": False, "namn": "Antal unika brukare under månaden", "kon": True},
     "oppetdagar": {"enhet": "dagar", "utforare": False, "namn": "Antal öppetdagar"},
     "oppettimmar": {"enhet": "timmar", "utforare": False, "namn": "Antal öppettimmar"},
     "besok": {"enhet": "besök", "utforare": False, "namn": "Antal besök"},
-    "unika_besok": {"enhet": "besök", "utforare": False, "namn": "Antal unika besök"},
-    "besokare": {"enhet": "besökare", "utforare": False, "namn": "Antal besökare"},
+    "unika_besok": {"enhet": "besök", "utforare": False, "namn": "Antal unika besök", "kon": True},
+    "besokare": {"enhet": "besökare", "utforare": False, "namn": "Antal besökare", "kon": True},
     "utredningar": {"enhet": "antal", "utforare": True, "namn": "Antal utredningar"},
     "handledningar": {"enhet": "antal", "utforare": True, "namn": "Antal handledningar"},
     "digitala_besok": {"enhet": "besök", "utforare": False, "namn": "Antal digitala besök"},
@@ -85,6 +86,8 @@ MEASURES: dict[str, dict] = {
 }
 
 UTFORARE = ("leanlink", "privat")
+#: Gender of a person count (``volymer.kon``): K kvinnor, M män; empty = the total.
+KON = ("K", "M")
 MEDEL_TYPER = {
     "statsbidrag": "Statsbidrag eller liknande",
     "oforutsedd_handelse": "Oförutsedd händelse (övertagande av verksamhet, större förändring inom uppdraget)",
@@ -122,9 +125,11 @@ VOLYMER = FileKind(
         Column("enhet", "code", "Enhetens id_kod när måttet gäller en enhet; tomt för hela klustret", required=False, example=""),
         Column("matt", "enum", "Volymmått, se tabellen över mått", choices=tuple(MEASURES), example="utforda_timmar"),
         Column("utforare", "enum", "leanlink eller privat för mått som delas per utförare, annars tomt", required=False, choices=UTFORARE, example="leanlink"),
+        Column("kon", "enum", "K (kvinnor) eller M (män) för personantal som delas per kön; tomt för totalen",
+               required=False, choices=KON, example=""),
         Column("varde", "decimal", "Värde i måttets enhet", min_value=0, example="18 412,5"),
     ),
-    key=("period", "vu", "kluster", "enhet", "matt", "utforare"),
+    key=("period", "vu", "kluster", "enhet", "matt", "utforare", "kon"),
 )
 
 BEMANNING = FileKind(

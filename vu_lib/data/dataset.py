@@ -14,7 +14,12 @@ Frames and columns (``period`` is ``'YYYY-MM'``; ``ar`` and ``manad`` ints):
     ovrig_kostnad) positive, SoF's overforing/overforing_medel positive.
 ``volymer``
     period, ar, manad, vu, kluster, enhet ('' when the row is for the whole
-    cluster), matt, utforare ('' when not split), varde (float).
+    cluster), matt, utforare ('' when not split), varde (float). Totals only: where
+    a person count is split by gender (``kon`` K/M) without a total row, the sum.
+``volymer_kon``
+    The same columns plus ``kon`` ('K' | 'M'): the gender split of person counts.
+``kolada``
+    The store's active Kolada snapshot (:mod:`vu_lib.data.kolada`).
 ``bemanning``
     period, ar, manad, vu, kluster, enhet, utbildningsniva, arsarbetare (float).
 ``medel``
@@ -45,7 +50,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vu_lib.core.params import PROJECT_ROOT, Params, load_params
 
@@ -58,6 +63,14 @@ SAMPLE_ROOT = PROJECT_ROOT / "data" / ".exempel"
 #: Natural sign per kontoslag: revenue is booked as credit (negative), so it is negated.
 SIGN = {"ersattning": -1, "medel": -1, "ovrig_intakt": -1, "personal": 1, "ovrig_kostnad": 1,
         "overforing": 1, "overforing_medel": 1}
+
+
+def _empty_kon() -> pd.DataFrame:
+    import pandas as pd
+
+    cols = {"period": object, "ar": "int64", "manad": "int64", "vu": object, "kluster": object, "enhet": object,
+            "matt": object, "utforare": object, "kon": object, "varde": "float64"}
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -88,6 +101,11 @@ class Dataset:
     fingerprint: str
     source: str
     loads: pd.DataFrame = field(default_factory=_empty_frame)
+    kolada: Any = None
+    """The store's active Kolada snapshot (:class:`vu_lib.data.kolada.KoladaData`), empty when none."""
+    volymer_kon: Any = None
+    """Person counts split by gender: the ``volymer`` columns plus ``kon`` ('K' | 'M'); ``volymer``
+    itself holds the totals only (a key given only as K and M rows appears there as their sum)."""
 
     @property
     def perioder(self) -> list[str]:
@@ -124,7 +142,9 @@ def sample_store_path(params: Params | None = None) -> Path:
     from vu_lib.core.params import load_params
     from vu_lib.core.versions import params_fingerprint
 
-    key = f"{sample.SAMPLE_VERSION}-{params_fingerprint(params or load_params())}"
+    from vu_lib.data.kolada import snapshot_sha
+
+    key = f"{sample.SAMPLE_VERSION}-{params_fingerprint(params or load_params())}-k{snapshot_sha()[:8]}"
     return SAMPLE_ROOT / key / "vu.duckdb"
 
 
@@ -153,6 +173,9 @@ def sample_store(params: Params | None = None) -> Path:
             try:
                 files = sample.write_sample(tmp / "filer")
                 ingest_files(files, tmp / "vu.duckdb", params=params, today=_sample_today(sample))
+                from vu_lib.data.kolada import EXAMPLE_SNAPSHOT, load_snapshot
+
+                load_snapshot(EXAMPLE_SNAPSHOT, tmp / "vu.duckdb")  # example values, labelled as such
                 if final.exists():  # a leftover without a store
                     shutil.rmtree(final)
                 tmp.chmod(0o755)  # mkdtemp makes it private
@@ -237,6 +260,30 @@ SELECT period, {_PERIOD_PARTS}, vu, kluster, enhet, matt, utforare, CAST(varde A
 FROM volymer ORDER BY period, vu, kluster, enhet, matt, utforare
 """
 
+# With the optional gender split (``volymer.kon``): the totals are the rows without kon, or where a key
+# has only K/M rows, their sum; the K/M rows themselves go to ``volymer_kon``.
+_VOLYMER_TOTAL_SQL = f"""
+WITH t AS (
+    SELECT period, vu, kluster, enhet, matt, utforare, varde FROM volymer WHERE coalesce(kon, '') = ''
+), s AS (
+    SELECT period, vu, kluster, enhet, matt, utforare, SUM(varde) AS varde FROM volymer
+    WHERE coalesce(kon, '') <> '' GROUP BY ALL
+), u AS (
+    SELECT * FROM t
+    UNION ALL
+    SELECT * FROM s WHERE NOT EXISTS (
+        SELECT 1 FROM t WHERE t.period = s.period AND t.vu = s.vu AND t.kluster = s.kluster AND t.enhet = s.enhet
+                          AND t.matt = s.matt AND t.utforare = s.utforare)
+)
+SELECT period, {_PERIOD_PARTS}, vu, kluster, enhet, matt, utforare, CAST(varde AS DOUBLE) AS varde
+FROM u ORDER BY period, vu, kluster, enhet, matt, utforare
+"""
+
+_VOLYMER_KON_SQL = f"""
+SELECT period, {_PERIOD_PARTS}, vu, kluster, enhet, matt, utforare, kon, CAST(varde AS DOUBLE) AS varde
+FROM volymer WHERE coalesce(kon, '') <> '' ORDER BY period, vu, kluster, enhet, matt, utforare, kon
+"""
+
 _BEMANNING_SQL = f"""
 SELECT b.period, {_PERIOD_PARTS.replace("period", "b.period")}, coalesce(u.vu, '') AS vu,
        coalesce(u.kluster, '') AS kluster, b.kod AS enhet, b.utbildningsniva,
@@ -255,16 +302,21 @@ _LOADS_SQL = "SELECT id, filnamn, typ, sha256, rader, perioder, inlast, aktiv FR
 
 
 def _read(path: Path, params: Params, fingerprint: str, source: str) -> Dataset:
+    from vu_lib.data.kolada import read_kolada
     from vu_lib.data.store import connect
 
     with connect(path) as con:
         con.register("_enheter", _units(params))
         con.register("_konton", _accounts(params))
         ledger = con.execute(_LEDGER_SQL).df()
-        volymer = con.execute(_VOLYMER_SQL).df()
+        has_kon = bool(con.execute("SELECT count(*) FROM information_schema.columns "
+                                   "WHERE table_name = 'volymer' AND column_name = 'kon'").fetchall()[0][0])
+        volymer = con.execute(_VOLYMER_TOTAL_SQL if has_kon else _VOLYMER_SQL).df()
+        volymer_kon = con.execute(_VOLYMER_KON_SQL).df() if has_kon else _empty_kon()
         bemanning = con.execute(_BEMANNING_SQL).df()
         medel = con.execute(_MEDEL_SQL).df()
         loads = con.execute(_LOADS_SQL).df()
+        kolada = read_kolada(con)
     unknown = ledger["okand"].astype(bool)
     if unknown.any():
         codes = ", ".join(sorted(set(ledger.loc[unknown, "period"])))
@@ -275,7 +327,7 @@ def _read(path: Path, params: Params, fingerprint: str, source: str) -> Dataset:
                       "(kontoslag 'okant')", stacklevel=3)
     ledger = ledger.drop(columns="okand")
     return Dataset(ledger=ledger, volymer=volymer, bemanning=bemanning, medel=medel,
-                   fingerprint=fingerprint, source=source, loads=loads)
+                   fingerprint=fingerprint, source=source, loads=loads, kolada=kolada, volymer_kon=volymer_kon)
 
 
 def load_dataset(store: str | Path | None = None, *, params: Params | None = None) -> Dataset:
@@ -314,4 +366,5 @@ def load_dataset(store: str | Path | None = None, *, params: Params | None = Non
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = ds
     return dataclasses.replace(ds, ledger=ds.ledger.copy(), volymer=ds.volymer.copy(),
-                               bemanning=ds.bemanning.copy(), medel=ds.medel.copy(), loads=ds.loads.copy())
+                               bemanning=ds.bemanning.copy(), medel=ds.medel.copy(), loads=ds.loads.copy(),
+                               volymer_kon=None if ds.volymer_kon is None else ds.volymer_kon.copy())

@@ -879,6 +879,14 @@ def _cross_volymer(cols, rownums, reg: _Registry, probs):
 
     _check_groups(cols, ("matt", "utforare"), "utforare", utforare, rownums, probs)
 
+    def kon(matt, k):
+        if k != "" and not MEASURES[matt].get("kon"):
+            personal = ", ".join(m for m, d in MEASURES.items() if d.get("kon"))
+            return None, f'måttet {matt} räknar inte personer och delas inte per kön; lämna kon tom (fick "{k}"; kon gäller {personal})'
+        return None, None
+
+    _check_groups(cols, ("matt", "kon"), "kon", kon, rownums, probs)
+
 
 def _cross_bemanning(cols, rownums, reg: _Registry, probs, params: Params):
     def kod(k):

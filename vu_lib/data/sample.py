@@ -29,7 +29,9 @@ How the numbers hang together
   per unit (Dagverksamhet Berga has 3-4 users in several months, below the
   small-count threshold 5), Demenscenter's utredningar/handledningar per
   utförare, visits per unit, and the individual anhörigstöd hours on
-  Anhörigcenter.
+  Anhörigcenter. Gender (``kon``): day-activity users are delivered as K and M
+  rows only (Berga has one or two men, so its split is masked), Seniormottagningen's
+  unique visits as a total row plus K and M rows.
 * **The transfer** SoF → Leanlink of VU ``v`` and month ``m`` is computed with
   the model's own functions: ``compensation.monthly_fixed(params, v, Y)[m-1]``
   plus, per service ``s`` of ``compensation.services_of``,
@@ -103,7 +105,7 @@ from vu_lib.core.params import Params, Verksamhetsuppdrag, load_params
 __all__ = ["SAMPLE_VERSION", "SEED", "FIRST_MONTH", "LAST_MONTH", "MEDEL", "COST_DEVIATION", "write_sample"]
 
 #: Version of the sample's content; bump when the output changes.
-SAMPLE_VERSION = "1.0"
+SAMPLE_VERSION = "1.1"
 
 #: Base seed (Linköping's municipality code).
 SEED = 580
@@ -399,15 +401,15 @@ def _year_idx(y: int) -> int:
 # --------------------------------------------------------------------------- volumes
 @dataclass
 class _Volumes:
-    rows: list[tuple[str, str, str, str, str, str, object]] = field(default_factory=list)
-    keys: set[tuple[str, str, str, str, str, str]] = field(default_factory=set)
+    rows: list[tuple[str, str, str, str, str, str, str, object]] = field(default_factory=list)
+    keys: set[tuple[str, str, str, str, str, str, str]] = field(default_factory=set)
     #: Σ of Leanlink rows per (period, vu, kluster, matt)
     leanlink: dict[tuple[str, str, str, str], Decimal] = field(default_factory=dict)
     #: cost driver per (vu, kluster) and period (a level, normalised in _activity)
     driver: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
 
-    def add(self, period: str, vu: str, kluster: str, enhet: str, matt: str, utforare: str, value) -> None:
-        key = (period, vu, kluster, enhet, matt, utforare)
+    def add(self, period: str, vu: str, kluster: str, enhet: str, matt: str, utforare: str, value, kon: str = "") -> None:
+        key = (period, vu, kluster, enhet, matt, utforare, kon)
         if key in self.keys:
             raise AssertionError(f"dubblerad volymrad {key}")
         self.keys.add(key)
@@ -584,7 +586,10 @@ def _volumes_an_oppna(vol: _Volumes, vu: Verksamhetsuppdrag, months) -> None:
             else:
                 users = int(round(38 * (1 + 0.02 * t / 12) * (summer if m in (6, 7, 8) else 1.0) * (1 + rng.normal(0.04))))
             vol.add(p, vid, "dagverksamhet", kod, "platser", "", places)
-            vol.add(p, vid, "dagverksamhet", kod, "brukare", "", users)
+            # by gender (K and M rows, no total row: the total is their sum); Berga has one or two men
+            men = int(round(users * 0.38)) if kod == "414110" else (1 if users < 6 else 2)
+            vol.add(p, vid, "dagverksamhet", kod, "brukare", "", users - men, kon="K")
+            vol.add(p, vid, "dagverksamhet", kod, "brukare", "", men, kon="M")
             vol.add(p, vid, "dagverksamhet", kod, "oppetdagar", "", open_days)
             vol.add(p, vid, "dagverksamhet", kod, "oppettimmar", "", per_day * open_days)
         # Demenscenter: utredningar and handledningar per utförare.
@@ -612,6 +617,10 @@ def _volumes_an_oppna(vol: _Volumes, vu: Verksamhetsuppdrag, months) -> None:
                 season = (1.1, 1.05, 1.0, 1.0, 0.95, 0.85, 0.7, 0.85, 1.0, 1.05, 1.1, 1.1)[m - 1]
             n = int(round(n0 * (1 + growth * t / 12) * step * season * dayf * (1 + rng.normal(0.05))))
             vol.add(p, vid, "ovriga", kod, matt, "", n)
+            if kod == "414230":  # Seniormottagningen also by gender, beside the total
+                women = int(round(n * 0.64))
+                vol.add(p, vid, "ovriga", kod, matt, "", women, kon="K")
+                vol.add(p, vid, "ovriga", kod, matt, "", n - women, kon="M")
         # Individuellt anhörigstöd (variable service), Anhörigcenter.
         hours = 180 * anhorig_step * (1 + 0.02 * t / 12) * summer * dayf * (1 + rng.normal(0.04))
         vol.add(p, vid, "ovriga", "414240", "utforda_timmar", "leanlink", _tenths(hours))
@@ -658,7 +667,7 @@ def _transfer_parts(params: Params, vol: _Volumes, vu_id: str, y: int, m: int, f
         info = compensation.service_info(params, vu_id, s)
         q = vol.leanlink_volume(vu_id, info["kluster"], info["matt"], p)
         var += compensation.variable_amount(q, compensation.rate(params, vu_id, s, y, m))
-    return fixed * 100, int(var * 100)
+    return int(Decimal(fixed) * 100), int(var * 100)
 
 
 def _medel_by_vu_month() -> dict[tuple[str, str], int]:
@@ -930,7 +939,7 @@ def write_sample(out_dir: Path) -> list[Path]:
     # volymer
     for y in years:
         path = out_dir / f"volymer_{y}.csv"
-        rows = [(p, v, k, e, mt, u, _num_str(val)) for p, v, k, e, mt, u, val in vol.rows if p.startswith(f"{y}-")]
+        rows = [(p, v, k, e, mt, u, kn, _num_str(val)) for p, v, k, e, mt, u, kn, val in vol.rows if p.startswith(f"{y}-")]
         rows.sort(key=lambda r: r[0])  # stable: period, then generation order
         _write_csv(path, [c.name for c in VOLYMER.columns], rows, "utf-8-sig")
         paths.append(path)

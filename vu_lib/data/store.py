@@ -202,6 +202,16 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE {kind.name} (laddning INTEGER NOT NULL, {cols})")
 
 
+def _add_new_columns(con: duckdb.DuckDBPyConnection, kind: FileKind) -> None:
+    """Add to a store made by an earlier version the optional columns the contract has gained since
+    (e.g. ``volymer.kon``): empty for the rows already stored, as if the column had been left out."""
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [kind.name]).fetchall()}
+    for c in kind.columns:
+        if c.name not in have and not c.required:
+            con.execute(f"ALTER TABLE {kind.name} ADD COLUMN {c.name} {_sql_type(kind, c.name)} DEFAULT ''")
+
+
 def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     import duckdb
 
@@ -317,6 +327,7 @@ def _write(con: duckdb.DuckDBPyConnection, todo: list[ParsedFile], state: _State
                 con.execute(f"DELETE FROM {kind} WHERE period IN (SELECT period FROM _omfang)")
             con.execute("DELETE FROM omfang AS o USING _omfang AS s "
                         "WHERE o.typ = ? AND o.period = s.period AND o.kodtyp = s.kodtyp", [kind])
+            _add_new_columns(con, pf.kind)
             cols = [c.name for c in pf.kind.columns]
             casts = ", ".join(f"CAST({c} AS {_sql_type(pf.kind, c)})" for c in cols)
             con.execute(f"INSERT INTO {kind} (laddning, {', '.join(cols)}) SELECT {load_id}, {casts} FROM _rader")

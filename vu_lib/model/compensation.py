@@ -222,21 +222,43 @@ def service_info(params: Params, vu_id: str, service: str) -> dict:
     return {"namn": first.namn, "enhet": first.enhet, "matt": first.matt, "kluster": first.kluster}
 
 
-def _spread(total: int, months: int) -> list[int]:
-    """Spread ``total`` kr over ``months`` by cumulative rounding (sums exactly)."""
-    return [round_kr(D(total) * k / months) - round_kr(D(total) * (k - 1) / months) for k in range(1, months + 1)]
+def _spread(total, months: int, avrundning: str = "kronor") -> list:
+    """Spread ``total`` kr over ``months``, summing exactly.
+
+    ``kronor``: cumulative rounding to whole kronor; ``kronor_sista_manad``:
+    ``round(total / months)`` in each month but the last, which takes the
+    remainder; ``ore``: ``round_öre(total / months)`` likewise.
+    """
+    if avrundning == "kronor":
+        return [round_kr(D(total) * k / months) - round_kr(D(total) * (k - 1) / months) for k in range(1, months + 1)]
+    if avrundning == "kronor_sista_manad":
+        p = round_kr(D(total) / months)
+        return [p] * (months - 1) + [int(total - p * (months - 1))]
+    p = round_ore(D(total) / months)
+    return [p] * (months - 1) + [D(total) - p * (months - 1)]
 
 
-def monthly_fixed(params: Params, vu_id: str, year: int) -> list[int]:
-    """The twelve monthly payments of the fixed compensation (kr), summing to ``F`` exactly.
+def monthly_fixed(params: Params, vu_id: str, year: int) -> list:
+    """The twelve monthly payments of the fixed compensation, summing to ``F`` exactly.
 
-    Default twelfths by cumulative rounding:
-    ``p_m = round(F * m / 12) - round(F * (m - 1) / 12)``.
+    The rounding is the year's parameter ``overforing.avrundning``
+    (:class:`vu_lib.params.Overforing`):
+
+    * ``kronor`` (default): whole kronor by cumulative rounding,
+      ``p_m = round(F * m / 12) - round(F * (m - 1) / 12)``;
+    * ``kronor_sista_manad``: ``round(F / 12)`` whole kronor, the remainder in December;
+    * ``ore``: ``round_öre(F / 12)``, the remainder in December (Decimal amounts).
 
     A revision with change items from month ``r`` raises (or lowers) the year's
     total; what remains, ``F_new - sum(p_1 .. p_{r-1})``, is spread over months
     ``r .. 12`` the same way.
+
+    Returns
+    -------
+    list
+        Twelve ints (kronor modes) or Decimals (``ore``).
     """
+    avrundning = params.modellar(year).overforing.avrundning
     steps = fixed_bridge(params, vu_id, year)
     base = sum(s.belopp for s in steps[:-1] if s.giltig_fran is None)
     revision_months: dict[int, int] = {}
@@ -244,11 +266,11 @@ def monthly_fixed(params: Params, vu_id: str, year: int) -> list[int]:
         if s.giltig_fran is not None:
             r = int(s.giltig_fran[5:7])
             revision_months[r] = revision_months.get(r, 0) + s.belopp
-    payments: list[int] = []
+    payments: list = []
     total = base
     start = 1
     for r in sorted(revision_months) + [13]:
-        seg = _spread(total - sum(payments), 13 - start)[: r - start]
+        seg = _spread(total - sum(payments), 13 - start, avrundning)[: r - start]
         payments.extend(seg)
         if r <= 12:
             total += revision_months[r]

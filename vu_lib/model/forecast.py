@@ -215,3 +215,62 @@ def forecast(params: Params, dataset, year, month: int | None = None) -> pd.Data
 def forecast_all(params: Params, dataset) -> pd.DataFrame:
     """:func:`forecast` for every month with data, stacked."""
     return at_data_periods(params, dataset, _forecast_all(params, dataset))
+
+
+METHOD_NAMES = {"profil": "fjolårets månadsprofil", "arstakt": "årstakt"}
+
+
+def prognosis(params: Params, dataset, year, month: int | None = None, vu_ids=None) -> pd.DataFrame:
+    """The report's one full-year prognosis per VU, with the other method as its range.
+
+    The method is the VU's parameter (:meth:`vu_lib.params.Params.prognosval`:
+    ``prognos`` in ``params/registry.yaml``, per VU or the registry default, with
+    its reason). When the chosen method cannot be used (the profile without a
+    complete last year), the other one is the prognosis and ``reserv`` says so.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per VU (``vu_ids``, default the nine and EKB, in that order): ``vu``,
+        ``namn``, ``metod`` ('profil' | 'arstakt', the one used), ``metod_namn``,
+        ``motivering``, ``reserv`` (True when the parameter's method could not be
+        used), ``prognos`` (kr), ``alternativ_metod``, ``alternativ`` (kr, NaN when
+        that method cannot be used), ``lag``, ``hog`` (the range: the smaller and
+        the larger of the two), ``resultat_ack``, ``ersattning_ack``, ``intakter_ack``.
+    """
+    fc = forecast(params, dataset, year, month)
+    ids = list(vu_ids) if vu_ids is not None else params.vu_ids(include_separata=True)
+    rows = []
+    for vu in ids:
+        sel = fc[fc["vu"] == vu]
+        if sel.empty:
+            continue
+        f = sel.iloc[0]
+        val = params.prognosval(vu)
+        vals = {"profil": f["profil_resultat"], "arstakt": f["arstakt_resultat"]}
+        metod = val.metod
+        reserv = False
+        if pd.isna(vals[metod]):
+            metod, reserv = ("arstakt" if metod == "profil" else "profil"), True
+        other = "arstakt" if metod == "profil" else "profil"
+        p, a = float(vals[metod]), float(vals[other])
+        both = [x for x in (p, a) if np.isfinite(x)]
+        rows.append({
+            "vu": vu, "namn": f["namn"], "metod": metod, "metod_namn": METHOD_NAMES[metod],
+            "motivering": val.motivering, "reserv": reserv, "prognos": round(p, 2),
+            "alternativ_metod": other, "alternativ": round(a, 2) if np.isfinite(a) else np.nan,
+            "lag": round(min(both), 2) if both else np.nan, "hog": round(max(both), 2) if both else np.nan,
+            "resultat_ack": float(f["resultat_ack"]), "ersattning_ack": float(f["ersattning_ack"]),
+            "intakter_ack": float(f["ersattning_ack"] + f["medel_ack"] + f["ovrig_intakt_ack"]),
+            "profil_notering": f["profil_notering"],
+        })
+    return pd.DataFrame(rows)
+
+
+def prognosis_total(prog: pd.DataFrame) -> dict:
+    """Σ over the rows of :func:`prognosis`: the prognosis is the sum of each VU's prognosis, the range
+    the sum of each VU's low and of each VU's high end (so it holds every VU's range at once)."""
+    return {"prognos": round(float(prog["prognos"].sum()), 2), "lag": round(float(prog["lag"].sum()), 2),
+            "hog": round(float(prog["hog"].sum()), 2), "resultat_ack": round(float(prog["resultat_ack"].sum()), 2),
+            "intakter_ack": round(float(prog["intakter_ack"].sum()), 2),
+            "ersattning_ack": round(float(prog["ersattning_ack"].sum()), 2)}

@@ -83,6 +83,9 @@ class Tables:
     source = property(lambda self: self.dataset.source)
     perioder = property(lambda self: self.dataset.perioder)
     senaste_period = property(lambda self: self.dataset.senaste_period)
+    # issue 11: the gender split of person counts and the Kolada snapshot (None for datasets without them)
+    volymer_kon = property(lambda self: getattr(self.dataset, "volymer_kon", None))
+    kolada = property(lambda self: getattr(self.dataset, "kolada", None))
 
     def get(self, name: str, build: Callable[[], object]):
         """The table ``name``, built by ``build()`` the first time. Callers must not mutate it."""

@@ -57,6 +57,16 @@ masked too (the total itself when there is no other member); when the total
 is masked and no member is, the smallest non-zero member is masked. Person
 figures are yearly, so only year-to-date rows appear and no month can be
 derived from them within one table.
+
+Gender (``kon``): where ``dataset.volymer_kon`` splits a person count into
+women (``'K'``) and men (``'M'``), the person rows are computed again from each
+gender's counts and added with ``kon`` 'K' / 'M' (totals have ``kon == ''``);
+a cluster gets them only when every unit of the cluster with a total that
+year delivers the split. The masking runs over all of them: a total and its
+women and men form one more family, so when one gender is masked and the
+total shown, the other gender is masked too (else it would be the total minus
+the masked one); the cluster/unit families apply within each gender.
+:func:`nyckeltal` returns the totals only unless ``kon=True``.
 """
 from __future__ import annotations
 
@@ -73,7 +83,7 @@ from vu_lib.model.trace import stamp, trace_for
 
 COLUMNS = [
     "nyckeltal_id", "namn", "vu", "kluster", "kluster_namn", "enhet", "enhet_namn", "del", "del_namn",
-    "utforare", "avser", "ar", "manad", "period", "varde", "enhet_matt", "jamforelse", "jamforelse_typ",
+    "utforare", "kon", "avser", "ar", "manad", "period", "varde", "enhet_matt", "jamforelse", "jamforelse_typ",
     "avvikelse", "intervall", "intervall_namn", "status", "aktuell", "personantal", "maskerad", "maskerad_text",
 ]
 UTFORARE_NAMN = {"totalt": "Totalt", "leanlink": "Leanlink", "privat": "Privata utförare", "": ""}
@@ -94,18 +104,28 @@ class _Ctx:
         lk = level_frame(params, dataset, "kluster")[["vu", "kluster", "ar", "manad", "kostnad_ack"]]
         lu = level_frame(params, dataset, "enhet")[["vu", "kluster", "enhet", "ar", "manad", "kostnad_ack"]]
         self.lv = level_frame(params, dataset, "vu")[["vu", "ar", "manad", "kostnad_ack"]]
-        vols = monthly_volumes(params, dataset)
-        vk, ve = vols["kluster"], vols["enhet"]
-        self.lk, self.vk = self._keyed(lk, vk, lambda d: d["vu"] + "|" + d["kluster"])
-        self.lu, self.ve = self._keyed(lu, ve, lambda d: d["enhet"])
-        self._src: dict[tuple, tuple] = {}
-        self._groups: dict[bool, tuple] = {}
+        self._lk0, self._lu0 = lk, lu
+        self._set_volumes(monthly_volumes(params, dataset))
         self.units = unit_table(params)
         self.vu_code = {v.id: i for i, v in enumerate(params.registry.alla)}
         p = self.lv[["ar", "manad"]].drop_duplicates()
         start = pd.to_datetime(pd.DataFrame({"year": p["ar"], "month": p["manad"], "day": 1}))
         p = p.assign(_d=(start + pd.offsets.MonthEnd(0)).dt.day_of_year.to_numpy())
         self.days = p.set_index(p["ar"] * 100 + p["manad"])["_d"]
+
+    def _set_volumes(self, vols: dict[str, pd.DataFrame]) -> None:
+        self.lk, self.vk = self._keyed(self._lk0, vols["kluster"], lambda d: d["vu"] + "|" + d["kluster"])
+        self.lu, self.ve = self._keyed(self._lu0, vols["enhet"], lambda d: d["enhet"])
+        self._src: dict[tuple, tuple] = {}
+        self._groups: dict[bool, tuple] = {}
+
+    def with_volumes(self, vols: dict[str, pd.DataFrame]) -> "_Ctx":
+        """A copy computing from other volumes (one gender's person counts), with the same costs."""
+        import copy
+
+        other = copy.copy(self)
+        other._set_volumes(vols)
+        return other
 
     @staticmethod
     def _keyed(base: pd.DataFrame, vol: pd.DataFrame, entity) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -206,7 +226,7 @@ def _rows(n: Nyckeltal, df: pd.DataFrame, value, *, del_: str, del_namn: str, en
         "vu": df["vu"].to_numpy(),
         "kluster": df["kluster"].to_numpy() if "kluster" in df.columns else "",
         "enhet": df["enhet"].to_numpy() if "enhet" in df.columns else "",
-        "del": del_, "del_namn": del_namn, "utforare": utforare, "avser": avser,
+        "del": del_, "del_namn": del_namn, "utforare": utforare, "kon": "", "avser": avser,
         "ar": df["ar"].to_numpy(), "manad": df["manad"].to_numpy(),
         "varde": np.asarray(value, dtype=float),
         "enhet_matt": enhet_matt,
@@ -393,9 +413,61 @@ RULES: dict[str, Callable[[_Ctx, Nyckeltal], list[pd.DataFrame]]] = {
 }
 
 
+# --------------------------------------------------------------------------- gender split
+class _GenderData:
+    """One gender's person counts standing in for the volumes (for :func:`monthly_volumes`)."""
+
+    def __init__(self, dataset, volymer: pd.DataFrame, kon: str):
+        self.ledger = dataset.ledger
+        self.volymer = volymer
+        fp = getattr(dataset, "fingerprint", "")
+        self.fingerprint = f"{fp}:kon:{kon}" if fp else ""
+
+
+def _gender_frames(params: Params, dataset, ctx: _Ctx) -> list[pd.DataFrame]:
+    """Rows of women and men (``kon`` 'K' / 'M') of the person counts, where the data splits them.
+
+    Each person rule is run again on one gender's counts (the same costs and months). A unit row
+    comes from the unit's own K/M rows; a cluster row only when every unit of the cluster with a
+    total that year also has a split (otherwise the cluster's women and men would be undercounted).
+    """
+    vk = getattr(dataset, "volymer_kon", None)
+    if vk is None or vk.empty:
+        return []
+    tot = dataset.volymer
+    tot = tot[tot["enhet"] != ""][["vu", "kluster", "enhet", "matt", "period", "ar"]].drop_duplicates()
+    split = vk[["vu", "kluster", "enhet", "matt", "period"]].drop_duplicates().assign(_s=True)
+    cov = tot.merge(split, on=["vu", "kluster", "enhet", "matt", "period"], how="left")
+    incomplete = set(map(tuple, cov.loc[cov["_s"].isna(), ["vu", "kluster", "matt", "ar"]].drop_duplicates()
+                         .itertuples(index=False)))
+    frames = []
+    for kon in ("K", "M"):
+        sub = vk[vk["kon"] == kon].drop(columns="kon")
+        if sub.empty:
+            continue
+        gctx = ctx.with_volumes(monthly_volumes(params, _GenderData(dataset, sub, kon)))
+        for i, n in enumerate(params.katalog.nyckeltal):
+            rule = RULES.get(n.id)
+            if rule is None or not n.personantal:
+                continue
+            for f in rule(gctx, n):
+                f = f[f["personantal"] & f["varde"].notna()]
+                if f.empty:
+                    continue
+                drop = np.array([e == "" and (v, k, d, int(a)) in incomplete
+                                 for v, k, e, d, a in zip(f["vu"], f["kluster"], f["enhet"], f["del"], f["ar"])],
+                                dtype=bool)
+                f = f[~drop].assign(kon=kon, _fig=i)
+                if not f.empty:
+                    frames.append(f)
+    return frames
+
+
 # --------------------------------------------------------------------------- masking
 def _mask(df: pd.DataFrame, grans: np.ndarray) -> np.ndarray:
     """Primary and secondary small-count masking; returns the boolean mask (see module docstring)."""
+    if "kon" not in df.columns:
+        df = df.assign(kon="")
     v = df["varde"].to_numpy(dtype=float)
     person = df["personantal"].to_numpy(dtype=bool)
     mask = person & (v > 0) & (v < grans)
@@ -403,11 +475,18 @@ def _mask(df: pd.DataFrame, grans: np.ndarray) -> np.ndarray:
         return mask
     idx = np.flatnonzero(person)
     sub = df.iloc[idx]
-    fams = list(zip(*(sub[c].to_numpy() for c in ("nyckeltal_id", "del", "utforare", "avser", "ar", "manad", "vu"))))
+    fams = list(zip(*(sub[c].to_numpy() for c in ("nyckeltal_id", "del", "utforare", "avser", "ar", "manad", "vu",
+                                                   "kon"))))
     vals = v[idx]
     m = mask[idx].copy()
     families: dict[tuple, list] = {}  # key -> [total position or None, member positions]
     for i, (f, k, e) in enumerate(zip(fams, sub["kluster"].to_numpy(), sub["enhet"].to_numpy())):
+        # a total and its women and men (complementary masking across genders)
+        g = families.setdefault((f[:-1], "kon", k, e), [None, []])
+        if f[-1] == "":
+            g[0] = i
+        else:
+            g[1].append(i)
         if e != "":
             families.setdefault((f, "kluster", k), [None, []])[1].append(i)
         elif k != "":
@@ -465,6 +544,7 @@ def _all(params: Params, dataset) -> pd.DataFrame:
             for f in rule(ctx, n):
                 f["_fig"] = i
                 frames.append(f)
+        frames += _gender_frames(params, dataset, ctx)
         if not frames:
             return pd.DataFrame(columns=COLUMNS + ["_o"])
         df = pd.concat(frames, ignore_index=True)
@@ -495,6 +575,7 @@ def _all(params: Params, dataset) -> pd.DataFrame:
         df["_o_kluster"] = df["_o_kluster"].fillna(df["vu"].map(vu_order) * 100 + 99)
         df["_o_utf"] = df["utforare"].map({"totalt": 0, "leanlink": 1, "privat": 2, "": 0})
         df["_o_avser"] = df["avser"].map(AVSER_ORDER)
+        df["_o_kon"] = df["kon"].map({"": 0, "K": 1, "M": 2})
 
         # masking
         grans = _grans(params, df["ar"].to_numpy())
@@ -503,7 +584,7 @@ def _all(params: Params, dataset) -> pd.DataFrame:
         df.loc[mask, "varde"] = np.nan
         df["maskerad_text"] = np.where(mask, "<" + pd.Series(grans).astype(int).astype(str).to_numpy(), "")
         df["avvikelse"] = df["varde"] - df["jamforelse"]
-        df = df.sort_values(["ar", "manad", "_fig", "_o_kluster", "_o_enhet", "_seq", "_o_utf", "_o_avser"],
+        df = df.sort_values(["ar", "manad", "_fig", "_o_kluster", "_o_enhet", "_seq", "_o_utf", "_o_kon", "_o_avser"],
                             kind="stable")
         return df[COLUMNS].reset_index(drop=True)
 
@@ -511,7 +592,7 @@ def _all(params: Params, dataset) -> pd.DataFrame:
 
 
 def nyckeltal(params: Params, dataset, year, month: int | None = None, vu: str | None = None,
-              endast_aktuella: bool = False) -> pd.DataFrame:
+              endast_aktuella: bool = False, kon: bool = False) -> pd.DataFrame:
     """Every key figure followed at a period, as one long table.
 
     Parameters
@@ -525,6 +606,9 @@ def nyckeltal(params: Params, dataset, year, month: int | None = None, vu: str |
         Only the figures of this VU (default: all VU).
     endast_aktuella : bool
         Only the figures due at the period (``status == 'aktuell'``).
+    kon : bool
+        Also the rows of women and men (``kon`` 'K' / 'M') of person counts split by gender;
+        by default only the totals (``kon == ''``).
 
     Returns
     -------
@@ -544,6 +628,8 @@ def nyckeltal(params: Params, dataset, year, month: int | None = None, vu: str |
     if vu is not None:
         params.vu(vu)
     df = _all(params, dataset)
+    if not kon:
+        df = df[df["kon"] == ""]
     if vu is not None:
         df = df[df["vu"] == vu]
     if endast_aktuella:
@@ -551,9 +637,11 @@ def nyckeltal(params: Params, dataset, year, month: int | None = None, vu: str |
     return at_period(params, dataset, df, year, month)
 
 
-def nyckeltal_all(params: Params, dataset, vu: str | None = None) -> pd.DataFrame:
+def nyckeltal_all(params: Params, dataset, vu: str | None = None, kon: bool = False) -> pd.DataFrame:
     """:func:`nyckeltal` for every month with data, stacked (all VU, or one)."""
     df = _all(params, dataset)
+    if not kon:
+        df = df[df["kon"] == ""]
     if vu is not None:
         df = df[df["vu"] == vu]
     return at_data_periods(params, dataset, df)

@@ -5,8 +5,9 @@ The transfer of VU ``v`` in month ``m`` of year ``Y``:
 .. math:: T_{v,m} = p_{v,m} + \\sum_s \\mathrm{round}_{öre}(q_{v,s,m} R_{v,s,Y,m}) + M_{v,m}
 
 * ``p_{v,m}``: the month's part of the fixed compensation
-  (:func:`vu_lib.compensation.monthly_fixed`, whole kronor, twelve parts
-  summing to ``F`` exactly, a revision's change items spread from its month);
+  (:func:`vu_lib.compensation.monthly_fixed`: whole kronor or öre as the year's
+  ``overforing.avrundning`` says, twelve parts summing to ``F`` exactly, a
+  revision's change items spread from its month);
 * ``q_{v,s,m}``: Leanlink's actual volume of service ``s`` (``volymer`` rows of
   the service's ``matt`` and ``kluster`` with ``utforare == 'leanlink'``,
   summed over units; a month with no volume gives 0);
@@ -122,7 +123,8 @@ def monthly_transfers(params: Params, dataset, vu_id: str, year: int, to_month: 
         rows.append({
             "vu": vu_id, "ar": year, "manad": m, "period": month_str(year, m),
             "modellversion": model_version(params, year, m),
-            "fast": int(fixed[m - 1]), "rorlig": float(v), "medel": float(md),
+            "fast": int(fixed[m - 1]) if fixed[m - 1] == int(fixed[m - 1]) else float(fixed[m - 1]),
+            "rorlig": float(v), "medel": float(md),
             "overforing": float(fixed[m - 1] + v + md),
         })
     cols = ["vu", "ar", "manad", "period", "modellversion", "fast", "rorlig", "medel", "overforing"]
@@ -151,8 +153,12 @@ def reconcile_transfers(params: Params, dataset, year: int, to_month: int | None
     Booked = Σ ledger rows with ``kodtyp == 'KOMPLEMENT'`` of the VU and month:
     ``bokford_overforing`` (kontoslag overforing) and ``bokford_medel``
     (overforing_medel), ``bokford`` their sum. ``skillnad = bokford − beraknad``
-    (öre; positive: SoF booked more than the model gives); ``avviker`` is True
-    when ``skillnad`` is not zero to the öre.
+    (öre; positive: SoF booked more than the model gives). SoF may book the
+    fixed twelfth to the öre or in whole kronor, so a difference of at most the
+    year's tolerance (``overforing.tolerans`` in ``params/modell/<år>.yaml``,
+    1 kr by default) is rounding: ``avrundning`` is True when
+    ``0 < |skillnad| <= tolerans`` and ``avviker`` only when
+    ``|skillnad| > tolerans``.
 
     Returns
     -------
@@ -160,7 +166,7 @@ def reconcile_transfers(params: Params, dataset, year: int, to_month: int | None
         ``vu``, ``namn``, ``ar``, ``manad``, ``period``, ``beraknad_fast``,
         ``beraknad_rorlig``, ``beraknad_medel``, ``beraknad`` (T),
         ``bokford_overforing``, ``bokford_medel``, ``bokford``, ``skillnad``,
-        ``avviker``. Default VU: the nine and EKB; default ``to_month``: last
+        ``avrundning``, ``avviker``. Default VU: the nine and EKB; default ``to_month``: last
         month of ``year`` with ledger data.
     """
     from vu_lib.model.trace import stamp, trace_for
@@ -169,6 +175,7 @@ def reconcile_transfers(params: Params, dataset, year: int, to_month: int | None
     t = transfers(params, dataset, year, to_month, vu_ids)
     led = dataset.ledger
     led = led[(led["kodtyp"] == "KOMPLEMENT") & (led["ar"] == year) & led["kontoslag"].isin(BOOKED_KINDS)]
+    tol = D(params.modellar(year).overforing.tolerans)
     rows = []
     for r in t.itertuples(index=False):
         lm = led[(led["vu"] == r.vu) & (led["manad"] == r.manad)]
@@ -180,7 +187,8 @@ def reconcile_transfers(params: Params, dataset, year: int, to_month: int | None
             "vu": r.vu, "namn": params.vu(r.vu).namn, "ar": r.ar, "manad": r.manad, "period": r.period,
             "beraknad_fast": r.fast, "beraknad_rorlig": r.rorlig, "beraknad_medel": r.medel,
             "beraknad": float(calc), "bokford_overforing": float(b_ord), "bokford_medel": float(b_med),
-            "bokford": float(b_ord + b_med), "skillnad": float(diff), "avviker": diff != 0,
+            "bokford": float(b_ord + b_med), "skillnad": float(diff),
+            "avrundning": diff != 0 and abs(diff) <= tol, "avviker": abs(diff) > tol,
         })
     return stamp(pd.DataFrame(rows), trace_for(params, dataset, year, to_month))
 
@@ -193,15 +201,21 @@ def differing_months(recon: pd.DataFrame) -> dict[str, list[str]]:
 
 def reconciliation_summary(recon: pd.DataFrame) -> pd.DataFrame:
     """Per VU: ``beraknad``, ``bokford``, ``skillnad`` summed exactly, ``antal_avvikande``
-    and ``avvikande_manader`` (comma-separated months), in the order of ``recon``."""
+    and ``avvikande_manader`` (comma-separated months), ``avvikelse`` (Σ of the
+    real differences) and ``avrundning`` (Σ of the differences within the
+    tolerance) with ``antal_avrundning``, in the order of ``recon``."""
     rows = []
     for vu, g in recon.groupby("vu", sort=False):
         months = g.loc[g["avviker"], "period"].tolist()
+        rnd = g["avrundning"] if "avrundning" in g else pd.Series(False, index=g.index)
         rows.append({
             "vu": vu, "namn": g["namn"].iloc[0],
             "beraknad": float(exact_sum(g["beraknad"])), "bokford": float(exact_sum(g["bokford"])),
             "skillnad": float(exact_sum(g["skillnad"])), "antal_avvikande": len(months),
             "avvikande_manader": ", ".join(months),
+            "avvikelse": float(exact_sum(g.loc[g["avviker"], "skillnad"])),
+            "avrundning": float(exact_sum(g.loc[rnd.astype(bool), "skillnad"])),
+            "antal_avrundning": int(rnd.astype(bool).sum()),
         })
     df = pd.DataFrame(rows)
     if "trace" in recon.attrs:

@@ -20,16 +20,36 @@ cost, kontoslag personal + ovrig_kostnad, from the ledger):
 
 **Områdesansvar** (registry ``form: prisbilaga``), per service/cluster:
 ``q_a`` = Leanlink's utforda_timmar, ``q_b`` = budget_timmar (Leanlink's
-budgeted hours), ``c_b`` = the price annex rate :func:`vu_lib.compensation.rate`;
-with a rate revision within the year ``B = Σ_k q_{b,k} R_k`` over the months
-and ``c_b = B / q_b``.
+budgeted hours), ``c_b`` = the price annex rate :func:`vu_lib.compensation.rate`
+(with a rate revision within the year ``c_b = Σ_k q_{b,k} R_k / q_b`` over the
+months). The price annex pays an hourly part *and* a fixed part, and Leanlink's
+budget is in balance with both (model.md, "Budgeted cost"), so the budgeted
+cost of a cluster is
+
+.. math::
+
+    B_c = q_{b,c} c_{b,c} + F^{ytd}_c, \\qquad
+    F^{ytd}_c = F^{ytd} \\cdot \\frac{q_{b,c} c_{b,c}}{\\sum_{c'} q_{b,c'} c_{b,c'}}
+
+where ``F^{ytd}`` is the fixed compensation paid for months 1..m
+(:func:`vu_lib.compensation.monthly_fixed`): the fixed part is allocated to
+the clusters in proportion to their budgeted hourly compensation, exactly to
+the öre (largest remainder; equal parts when no cluster has budgeted hours).
+The volume effect is priced at the hourly rate, ``(q_a − q_b) c_b``, the
+amount by which the compensation itself moves with the volume; the price and
+efficiency effect is the rest, ``K − F^{ytd}_c − q_a c_b``. So for a
+price-annex VU whose compensation is booked as the model pays it,
+``resultat = −pris_effektivitetseffekt + medel + övriga intäkter`` (the
+volume effect is paid for by the hourly compensation), and the deviation and
+the result tell the same story. ``fast_del`` is ``F^{ytd}_c``.
 
 **Vårdboende** (registry ``niva1: Vårdboende``, i.e. AN-VB), per cluster:
 ``q`` = belagda_dygn against budget_belagda_dygn, and ``c_b`` = the
 referenskostnad ``F_ytd / Σ_clusters q_b``, where ``F_ytd`` = the fixed
 compensation paid for months 1..m (:func:`vu_lib.compensation.monthly_fixed`):
 the budgeted cost is the fixed compensation allocated to the clusters by
-budgeted belagda dygn.
+budgeted belagda dygn (in öre by largest remainder, so the clusters' budgets
+add up to ``F_ytd`` exactly).
 
 **SON open activities** (registry ``schablon: son``), per cluster: ``q_b`` =
 planerade_timmar (the volume the allocation is set from). ``q_a`` = Leanlink's
@@ -56,7 +76,7 @@ from vu_lib.model.schablon import schablon_cost
 VARIANCE_COLUMNS = [
     "vu", "vu_namn", "kluster", "kluster_namn", "metod", "matt", "ar", "manad", "period",
     "volym_budget", "volym_utfall", "pris_budget", "pris_utfall", "kostnad_budget", "kostnad_utfall",
-    "avvikelse", "volymeffekt", "pris_effektivitetseffekt", "notering",
+    "avvikelse", "volymeffekt", "pris_effektivitetseffekt", "fast_del", "notering",
 ]
 METHOD_LABELS = {"prisbilaga": "Timpris enligt prisbilaga", "dygn": "Referenskostnad per dygn",
                  "schablon": "Schablonkostnad per timme"}
@@ -125,6 +145,46 @@ def _schablon_per_hour(params: Params, dataset) -> pd.DataFrame:
     return cum[["vu", "kluster", "ar", "manad", "pris_budget"]]
 
 
+def allocate_ore(total_ore: int, weights) -> list[int]:
+    """Split ``total_ore`` (integer öre) in proportion to ``weights``, exactly.
+
+    Largest remainder (ties to the lower index); equal parts when the weights
+    sum to zero or less. The parts always add up to ``total_ore``.
+    """
+    from fractions import Fraction
+
+    n = len(weights)
+    if n == 0:
+        return []
+    w = [Fraction(max(float(x), 0.0)) if np.isfinite(float(x)) else Fraction(0) for x in weights]
+    if sum(w) <= 0:
+        w = [Fraction(1)] * n
+    tot = sum(w)
+    sign = -1 if total_ore < 0 else 1
+    t = abs(int(total_ore))
+    exact = [t * x / tot for x in w]
+    parts = [int(e) for e in exact]
+    rest = t - sum(parts)
+    order = sorted(range(n), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in order[:rest]:
+        parts[i] += 1
+    return [sign * p for p in parts]
+
+
+def _allocate_fixed(params: Params, base: pd.DataFrame, weight: str = "kostnad_budget_raw") -> np.ndarray:
+    """``F^{ytd}_c`` per row of ``base`` (one row per vu, kluster, ar, manad) in proportion to ``weight``,
+    kronor to the öre, summing to ``F^{ytd}`` exactly."""
+    out = np.zeros(len(base))
+    for (v, y, m), g in base.groupby(["vu", "ar", "manad"], sort=False):
+        f = fixed_cum(params, v, int(y))[int(m) - 1]
+        if not np.isfinite(f):
+            out[base.index.get_indexer(g.index)] = np.nan
+            continue
+        parts = allocate_ore(int(round(f * 100)), g[weight].to_numpy(dtype=float))
+        out[base.index.get_indexer(g.index)] = np.array(parts, dtype=float) / 100
+    return out
+
+
 def _round_ore(x):
     """Round kronor to öre, half away from zero (as :func:`vu_lib.index.round_ore`)."""
     x = np.asarray(x, dtype=float)
@@ -175,6 +235,9 @@ def _variance_all(params: Params, dataset) -> pd.DataFrame:
             qbv = base["volym_budget"].to_numpy(dtype=float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 base["pris_budget"] = np.where(qbv > 0, base["kostnad_budget_raw"] / qbv, base["pris"])
+            # the price annex's fixed part, allocated to the clusters by budgeted hourly compensation
+            base["fast_del"] = _allocate_fixed(params, base)
+            base["kostnad_budget_raw"] = base["kostnad_budget_raw"] + base["fast_del"]
             base["metod"], base["matt"], base["notering"] = "prisbilaga", "timmar", ""
             parts.append(base)
 
@@ -194,7 +257,8 @@ def _variance_all(params: Params, dataset) -> pd.DataFrame:
                               for v, y, m in zip(base["vu"], base["ar"], base["manad"])], dtype=float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 base["pris_budget"] = np.where(tot_b > 0, f_ytd / tot_b, np.nan)
-            base["kostnad_budget_raw"] = base["volym_budget"] * base["pris_budget"]
+            # B_c = q_b,c × F_ytd / Σ q_b, allocated in öre so that Σ_c B_c = F_ytd exactly
+            base["kostnad_budget_raw"] = np.where(tot_b > 0, _allocate_fixed(params, base, "volym_budget"), np.nan)
             base["metod"], base["matt"] = "dygn", "dygn"
             base["notering"] = np.where(tot_b > 0, "", "Budgeterade belagda dygn saknas")
             parts.append(base)
@@ -244,8 +308,11 @@ def _variance_all(params: Params, dataset) -> pd.DataFrame:
         df["_ok"] = df.merge(clusters[["vu", "kluster", "_o_kluster"]], on=["vu", "kluster"], how="left")["_o_kluster"].to_numpy()
 
         # VU rows: sums of the clusters (amounts in öre, so sums stay exact)
+        if "fast_del" not in df:
+            df["fast_del"] = np.nan
+        df["fast_del"] = np.where(df["metod"] == "prisbilaga", df["fast_del"], np.nan)
         sums = ["volym_budget", "volym_utfall", "kostnad_budget", "kostnad_utfall", "avvikelse", "volymeffekt",
-                "pris_effektivitetseffekt"]
+                "pris_effektivitetseffekt", "fast_del"]
         tmp = df.copy()
         for c in sums[2:]:
             tmp[c] = _to_ore(tmp[c])
@@ -257,8 +324,8 @@ def _variance_all(params: Params, dataset) -> pd.DataFrame:
         for c in ("kostnad_budget", "avvikelse", "volymeffekt", "pris_effektivitetseffekt"):
             vu_rows.loc[nan_rows, c] = np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
-            vu_rows["pris_budget"] = np.where(vu_rows["volym_budget"] > 0,
-                                              vu_rows["kostnad_budget"] / vu_rows["volym_budget"], np.nan)
+            hourly = vu_rows["kostnad_budget"] - vu_rows["fast_del"].fillna(0.0)
+            vu_rows["pris_budget"] = np.where(vu_rows["volym_budget"] > 0, hourly / vu_rows["volym_budget"], np.nan)
             vu_rows["pris_utfall"] = np.where(vu_rows["volym_utfall"] > 0,
                                               vu_rows["kostnad_utfall"] / vu_rows["volym_utfall"], np.nan)
         vu_rows["kluster"], vu_rows["kluster_namn"] = "", "Hela uppdraget"
@@ -295,7 +362,9 @@ def variance(params: Params, dataset, year, month: int | None = None, vu: str | 
         ``pris_utfall`` (c_a = K / q_a), ``kostnad_budget`` (B = q_b c_b),
         ``kostnad_utfall`` (K), ``avvikelse`` (K − B), ``volymeffekt``
         ((q_a − q_b) c_b), ``pris_effektivitetseffekt`` ((c_a − c_b) q_a) and
-        ``notering``; kronor to öre, ``volymeffekt + pris_effektivitetseffekt
+        ``fast_del`` (price-annex VU: the fixed compensation to date allocated
+        to the cluster, included in ``kostnad_budget``; NaN for other methods)
+        and ``notering``; kronor to öre, ``volymeffekt + pris_effektivitetseffekt
         == avvikelse`` to the öre. See the module docstring.
     """
     year, month = ym(year, month)

@@ -48,7 +48,8 @@ from vu_lib.core.exceptions import BatchUsageError, InputError, ParamsError, VuE
 from vu_lib.publish.execute import WorkerPool, format_execution_error, lighten_imports
 from vu_lib.publish.outputs import (FAILED_STATUSES, STATUS_CACHED, STATUS_FAILED, STATUS_OK, STATUS_RENDER_FAILED,
                       atomic_write_text, clean_stale, dump_json, now, publish_notebook, render_index,
-                      render_log_text, running_path, secs, tables_in_notebook, tmp_name, write_tables_xlsx)
+                      render_log_text, running_path, secs, summary_marker, tables_in_notebook, tmp_name,
+                      write_tables_xlsx)
 from vu_lib.model.periods import PeriodError
 from vu_lib.publish.plan import Job, NotebookSet, apply_extra_parameters, plan_budget, plan_run, validate_period
 
@@ -211,6 +212,7 @@ class Batch:
                               "render_seconds": r.get("render"), "error": r.get("error")})
                 if r.get("outputs") is not None:
                     entry["outputs"] = r["outputs"]
+                entry["saknar_atgarder"] = bool(r.get("saknar_atgarder"))
             state.jobs[job.name] = entry
         state.save()
         seconds = time.perf_counter() - t0
@@ -218,7 +220,8 @@ class Batch:
         for job in self.jobs:
             r = self.results[job.name]
             result.jobs.append({"name": job.name, "title": job.title, "status": r["status"], "error": r.get("error"),
-                                "exec": r.get("exec"), "render": r.get("render") or {}})
+                                "exec": r.get("exec"), "render": r.get("render") or {},
+                                "saknar_atgarder": bool(state.jobs[job.name].get("saknar_atgarder"))})
         result.exit_code = 1 if result.failed else 0
         log = self._log(start, seconds)
         atomic_write_text(self.directory / "korlogg.json", dump_json(log))
@@ -402,6 +405,7 @@ class Batch:
                 r["error"] = "okänt fel"
             r["outputs"] = outputs if nb_final.is_file() else {}
             return
+        r["saknar_atgarder"] = bool(summary_marker(nb).get("saknar_atgarder"))
         # Outputs of the previous good run stay in place on a rendering error, but are
         # only listed when this run produced them.
         r["outputs"] = outputs
@@ -510,6 +514,10 @@ def summary_text(result: BatchResult, out_display: Path | None = None) -> str:
     for j in failed:
         first = (str(j.get("error") or "").strip().splitlines() or [""])[0]
         lines.append(f"  Misslyckades: {j['name']} ({j['status']}): {first[:200]}")
+    missing = [j["name"] for j in result.jobs if j.get("saknar_atgarder")]
+    if missing:
+        lines.append(f"  Åtgärder saknas (underskott eller något att uppmärksamma utan åtgärd i controllerns "
+                     f"kommentar): {', '.join(missing)}")
     idx = out_display if out_display is not None else result.index
     lines.append(f"Index: {idx}")
     lines.append(f"Total tid: {secs(result.seconds)}")
@@ -531,6 +539,14 @@ def _store_arg(args) -> Path:
     from vu_lib.data.dataset import default_store
 
     return Path(args.store) if getattr(args, "store", None) else default_store()
+
+
+def _kommentarer_arg(args) -> str:
+    """``-p kommentarer DIR`` when given, else '' (the default commentary directory)."""
+    for name, value in getattr(args, "parameter", None) or []:
+        if name == "kommentarer":
+            return value
+    return ""
 
 
 #: Plans a command's batch from the params and notebooks: (jobs, label, info, inputs).
@@ -601,6 +617,10 @@ def cli_run(args, *, notebooks: NotebookSet | None = None, renderer_factory=None
         else:
             period = str(latest_delar(params, data_last_period(inputs, Path(args.out))).month)
         jobs = plan_run(params, period, vu_ids=args.vu, namnd=args.namnd, notebooks=nbs)
+        # the controller's commentary of the period: refused before anything runs (exit 2)
+        from vu_lib.report.commentary import check_period
+
+        check_period(period, _kommentarer_arg(args))
         p = make_period(params, period)
         report_title = {"delar": "Delårsuppföljning", "helar": "Helårsuppföljning"}.get(p.kind, "Månadsuppföljning")
         info = {"title": f"Rapporter {p.label}", "subtitle": "Ekonomisk uppföljning av verksamhetsuppdragen, SoF – Leanlink",

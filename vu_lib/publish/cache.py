@@ -130,6 +130,19 @@ def collect_inputs(params, store: Path) -> Inputs:
 
 
 # =========================================================================== keys
+def commentary_key(job: Job) -> str:
+    """sha256 of the controller's commentary file of a VU or overview job ('' when there is none).
+
+    The file is ``<kommentarer>/<period>/<job name>.md`` (:mod:`vu_lib.report.commentary`; the
+    directory is the job's ``kommentarer`` parameter or the default).
+    """
+    if job.kind not in ("vu", "oversikt"):
+        return ""
+    from vu_lib.report.commentary import commentary_sha256
+
+    return commentary_sha256(job.name, str(job.parameters.get("period", "")), job.parameters.get("kommentarer") or None)
+
+
 def job_key(job: Job, notebook_sha256: str, inputs: Inputs, formats: Iterable[str], renderer: str) -> str:
     """The content key of a job.
 
@@ -137,9 +150,11 @@ def job_key(job: Job, notebook_sha256: str, inputs: Inputs, formats: Iterable[st
     name, notebook file name and the sha256 of its bytes, its parameters
     (without ``store``), the params fingerprint, the data fingerprint, the code
     version and package source hash, the sorted output formats, the renderer
-    ('builtin' or 'quarto') and the Python minor version.
+    ('builtin' or 'quarto'), the Python minor version and the sha256 of the
+    report's commentary file (:func:`commentary_key`).
     """
     payload = {
+        "kommentar": commentary_key(job),
         "v": CACHE_VERSION,
         "job": job.name,
         "notebook": job.notebook,

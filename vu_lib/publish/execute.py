@@ -198,11 +198,18 @@ class WorkerPool:
 
     def __enter__(self) -> WorkerPool:
         import tempfile
+
+        from vu_lib.publish.private_api import require
+
+        require()  # a clear message if an upgrade removed what the kernels build on
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
         self.tmpdir = Path(tempfile.mkdtemp(prefix="vu-batch-"))
-        env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "VU_BATCH_RUNTIME_DIR": str(self.tmpdir)}
+        # VU_BATCH: kernels leave out what only JupyterLab needs (vu_lib.report.charts.husstil);
+        # set here too so that the zygote (and every kernel it forks) inherits it.
+        os.environ["VU_BATCH"] = "1"
+        env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "VU_BATCH_RUNTIME_DIR": str(self.tmpdir), "VU_BATCH": "1"}
         try:
             if zygote_supported():
                 try:

@@ -117,6 +117,24 @@ def tables_in_notebook(nb) -> list[dict]:
     return out
 
 
+SUMMARY_MIME = "application/vnd.vu.summary+json"
+
+
+def summary_marker(nb) -> dict:
+    """The report's summary marker (:func:`vu_lib.report.summary.needs_action_marker`), ``{}`` when none."""
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []) or []:
+            m = (o.get("data") or {}).get(SUMMARY_MIME)
+            if isinstance(m, str):
+                try:
+                    m = json.loads(m)
+                except ValueError:
+                    continue
+            if isinstance(m, dict):
+                return m
+    return {}
+
+
 # =========================================================================== tables to Excel
 _DEFAULT_DECIMALS = {"num": 0, "kr": 0, "tkr": 0, "mnkr": 1, "pct": 1, "count": 0}
 
@@ -359,6 +377,9 @@ def render_index(state: BatchState, info: dict) -> str:
             first = str(e["error"]).strip().splitlines()[0][:300]
             err = f'<div class="err">{_esc(first)}</div>'
         namnd = e.get("namnd") or ""
+        if e.get("saknar_atgarder"):
+            err += ('<div class="err">Åtgärder saknas: underskott eller något att uppmärksamma utan åtgärd '
+                    'i controllerns kommentar</div>')
         rows.append(
             f"<tr><td class=\"id\">{_esc(name)}</td><td>{_esc(e.get('title', ''))}{err}</td>"
             f"<td>{_esc(_KIND_LABELS.get(e.get('kind', ''), ''))}</td><td>{_esc(namnd)}</td>"

@@ -115,11 +115,6 @@ HTML_PRIORITY = [
 ]
 
 # The fonts embedded in the HTML page (data URLs): weight, style, file.
-_HTML_FONT_FACES = (
-    (400, "normal", "SourceSansPro-Regular.ttf"),
-    (400, "italic", "SourceSansPro-It.ttf"),
-    (700, "normal", "SourceSansPro-Bold.ttf"),
-)
 
 
 # --------------------------------------------------------------------------- meta
@@ -172,17 +167,14 @@ def _period_text(period: str) -> str:
 def _fields(meta: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(label, value, kind) for the title block; kind 'kod' is set in monospace."""
     labels = fmt.locale()["report"]["fields"]
-    rows = [
+    # VU, period, model version and date only: the data and code fingerprints are in the
+    # report's colophon ("Om rapporten"), so page 1 keeps its room for the summary.
+    return [
         (labels["vu"], meta["vu"], "text"),
         (labels["period"], _period_text(meta["period"]), "text"),
         (labels["modellversion"], meta["modellversion"], "text"),
-        (labels["data_fingerprint"], meta["data_fingerprint"], "kod"),
-        (labels["kodversion"], meta["kodversion"], "kod"),
         (labels["datum"], meta["datum"], "text"),
     ]
-    if meta.get("datakalla"):
-        rows.insert(4, (labels["datakalla"], meta["datakalla"], "text"))
-    return rows
 
 
 def _footer(meta: Mapping[str, Any]) -> str:
@@ -293,17 +285,7 @@ def vega_javascript(vl_version: str | None = None) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _font_css() -> str:
-    faces = []
-    for weight, style, name in _HTML_FONT_FACES:
-        path = FONT_DIR / name
-        if not path.exists():
-            continue
-        b64 = base64.b64encode(path.read_bytes()).decode("ascii")
-        faces.append(
-            "@font-face{font-family:\"Source Sans Pro\";font-style:%s;font-weight:%d;font-display:block;"
-            "src:url(data:font/ttf;base64,%s) format(\"truetype\");}" % (style, weight, b64)
-        )
-    return "\n".join(faces)
+    return _charts.font_face_css()
 
 
 def _script_json(obj: Any) -> str:
@@ -354,6 +336,26 @@ def _text(v: Any) -> str:
     return "".join(v) if isinstance(v, list) else str(v)
 
 
+def add_chart_svgs(nb: nbformat.NotebookNode) -> int:
+    """Give every chart output of ``nb`` its SVG (``image/svg+xml``), in place; return how many.
+
+    Kernels emit a chart as its Vega-Lite spec only (:meth:`vu_lib.report.charts.Chart._repr_mimebundle_`);
+    the picture for the PDF and for the HTML page without JavaScript is drawn here, in the
+    renderer's long-lived process where vl-convert's engine is already running. An output that
+    already has an SVG (a notebook executed by an older version) keeps it.
+    """
+    n = 0
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            data = out.get("data")
+            if not data or VEGALITE_MIME not in data or "image/svg+xml" in data:
+                continue
+            payload = data[VEGALITE_MIME]
+            data["image/svg+xml"] = _charts.svg_from_spec(payload["spec"], payload.get("beskrivning", ""))
+            n += 1
+    return n
+
+
 def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike) -> str:
     """Walk an executed notebook into pandoc Markdown for the PDF path.
 
@@ -376,6 +378,8 @@ def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike
     -------
     str
     """
+    nb = copy.deepcopy(nb)
+    add_chart_svgs(nb)  # charts arrive as specs; draw them here
     asset_dir = Path(asset_dir)
     blocks: list[str] = []
     n_img = 0
@@ -535,6 +539,7 @@ class Renderer:
         """The report page as a string (see :meth:`render_html`)."""
         m = validate_meta(meta)
         nb = copy.deepcopy(nb)
+        add_chart_svgs(nb)
         has_charts = self._prepare_html_outputs(nb)
         labels = fmt.locale()["report"]
         vu = {

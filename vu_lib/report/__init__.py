@@ -41,6 +41,9 @@ Leaves: displayable objects (Markdown, :class:`~vu_lib.report.tables.Table`,
 from __future__ import annotations
 
 _EXPORTS = {
+    'husstil': 'charts',
+    'kolada': 'sections_kolada',
+    'oversikt_kolada': 'sections_kolada',
     'budget_forandringar': 'sections_budget',
     'budget_kalender': 'sections_budget',
     'budget_per_vu': 'sections_budget',
@@ -54,6 +57,7 @@ _EXPORTS = {
     'model_context': 'context',
     'overview_context': 'context',
     'vu_context': 'context',
+    'modell_avvikelse': 'sections_modell',
     'modell_budgetprocess': 'sections_modell',
     'modell_fast': 'sections_modell',
     'modell_index': 'sections_modell',
@@ -84,6 +88,10 @@ _EXPORTS = {
     'rorliga_priser': 'sections_vu',
     'schablon': 'sections_vu',
     'titel': 'sections_vu',
+    'sammanfattning': 'summary',
+    'oversikt_sammanfattning': 'summary',
+    'om_rapporten': 'summary',
+    'bilaga_overforingar': 'sections_vu',
 }
 
 

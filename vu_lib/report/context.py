@@ -129,6 +129,7 @@ class Context:
     vu_id: str | None = None
     scope: str | None = None
     store: str = ""
+    kommentarer: str = ""
     _memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -194,24 +195,27 @@ class Context:
         return model_version(self.params, self.year, self.month)
 
 
-def vu_context(vu: str = "AN-VB", period: str = "", store: str = "") -> Context:
+def vu_context(vu: str = "AN-VB", period: str = "", store: str = "", kommentarer: str = "") -> Context:
     """The context of ``vu_rapport``: one VU at one period (''= latest delår in the data).
 
     A period outside the data is refused here, with the months the data covers.
+    ``kommentarer``: the commentary directory ('' = :func:`vu_lib.report.commentary.kommentarer_dir`).
     """
     params = load_params()
     params.vu(vu)
     model = load_data(store, period, params)
-    return Context(params=params, data=model, year=model.year, period=model.period, vu_id=vu, store=store)
+    return Context(params=params, data=model, year=model.year, period=model.period, vu_id=vu, store=store,
+                   kommentarer=kommentarer)
 
 
-def overview_context(scope: str = "Leanlink", period: str = "", store: str = "") -> Context:
+def overview_context(scope: str = "Leanlink", period: str = "", store: str = "", kommentarer: str = "") -> Context:
     """The context of ``oversikt``: ÄN, SON or Leanlink as a whole at one period."""
     params = load_params()
     if scope not in (*params.registry.namnder, "Leanlink"):
         raise ValueError(f"Okänt omfång '{scope}' (AN, SON eller Leanlink)")
     model = load_data(store, period, params)
-    return Context(params=params, data=model, year=model.year, period=model.period, scope=scope, store=store)
+    return Context(params=params, data=model, year=model.year, period=model.period, scope=scope, store=store,
+                   kommentarer=kommentarer)
 
 
 def model_context(year: int = 2026, store: str = "") -> Context:

@@ -50,6 +50,8 @@ FORM_TEXT = {
     ),
 }
 
+METHOD_NAMES = {"profil": "fjolårets månadsprofil", "arstakt": "årstakt"}
+
 CHANGE_WORDS = {
     "volymforandring": "volymförändring",
     "ambitionsforandring": "ambitionsförändring",
@@ -220,11 +222,19 @@ def rorlig_exempel(namn: str, year: int, pris_fjol, index, pris) -> str:
 
 
 # --------------------------------------------------------------------------- transfers
-def overforingar(vu_namn: str, period_text: str, total, fast, rorlig, medel, avvikande: Sequence[dict]) -> str:
+def overforingar(vu_namn: str, period_text: str, total, fast, rorlig, medel, avvikande: Sequence[dict],
+                 avrundning: tuple[int, float, float] = (0, 0.0, 1.0)) -> str:
     """Monthly transfers and the reconciliation with SoF's bookings.
 
-    ``avvikande``: dicts with ``period`` ('YYYY-MM') and ``skillnad`` (kr, booked − computed).
+    ``avvikande``: dicts with ``period`` ('YYYY-MM') and ``skillnad`` (kr, booked − computed), the real
+    differences; ``avrundning``: (months differing by rounding only, the largest such difference, the tolerance).
     """
+    n_rnd, max_rnd, tol = avrundning
+    rnd = ""
+    if n_rnd:
+        rnd = (f" I {'en månad' if n_rnd == 1 else f'{n_rnd} månader'} skiljer bokföringen med högst "
+               f"{fmt.kr(max_rnd, 2)}, inom toleransen {fmt.kr(tol, 2)}: det är avrundning av tolftedelen, "
+               "inte en avvikelse.")
     text = (f"Ersättningen förs över från Social- och omsorgsförvaltningen till Leanlink varje månad: "
             f"en tolftedel av den fasta ersättningen plus den rörliga ersättningen för månadens "
             f"verkliga volym och eventuella förändringar av medel. För {period_text} är överföringarna "
@@ -236,6 +246,8 @@ def overforingar(vu_namn: str, period_text: str, total, fast, rorlig, medel, avv
         extra.append(f"förändring av medel {belopp(medel)}")
     text += (", " + lista(extra) if extra else "") + "."
     if not avvikande:
+        if n_rnd:
+            return text + " SoF:s bokförda köp av verksamhet stämmer med modellens överföring." + rnd
         return text + (" SoF:s bokförda köp av verksamhet stämmer med modellens överföring till öret "
                        "varje månad.")
     diffs = [f"{fmt.period_label(d['period'])} ({fmt.kr(d['skillnad'], 2, sign=True)})" for d in avvikande]
@@ -245,7 +257,7 @@ def overforingar(vu_namn: str, period_text: str, total, fast, rorlig, medel, avv
     net = sum(float(d["skillnad"]) for d in avvikande)
     if round(net, 2) == 0 and n > 1:
         text += " Avvikelserna tar ut varandra över perioden, vilket tyder på en periodiseringsskillnad."
-    return text
+    return text + rnd
 
 
 # --------------------------------------------------------------------------- results
@@ -281,6 +293,35 @@ def prognos(year: int, manad: int, arstakt, profil, skillnad, notering: str = ""
     if notering:
         text += f" Notering: {notering}."
     return text
+
+
+def prognos_vald(year: int, prognos, metod: str, motivering: str, alternativ, lag, hog, *, reserv: bool = False,
+                 notering: str = "") -> str:
+    """The report's one prognosis: which method, why, and the other method as the range."""
+    other = "arstakt" if metod == "profil" else "profil"
+    text = f"Rapportens helårsprognos för {year} är {over_under(prognos)}, beräknad med {METHOD_NAMES[metod]}"
+    if reserv:
+        text += f" eftersom {METHOD_NAMES[other]}, som är vald för uppdraget, inte kan användas"
+        if notering:
+            text += f" ({_gemen(notering)})"
+        text += "."
+    else:
+        text += f", som är vald för uppdraget eftersom {motivering}."
+    if not fmt.is_missing(alternativ):
+        text += (f" Med {METHOD_NAMES[other]} blir resultatet {over_under(alternativ)}; prognosen anges därför "
+                 f"med intervallet {fmt.mnkr(lag, 1, sign=True)} till {fmt.mnkr(hog, 1, sign=True)}.")
+    text += (" Årstakt: utfallet hittills uppräknat till tolv månader, med den fasta ersättningen för hela året. "
+             "Fjolårets månadsprofil: utfallet hittills delat med den andel av fjolårets belopp som föll under "
+             "samma månader.")
+    return text
+
+
+def avvikelse_prisbilaga(fast_del, pris) -> str:
+    """How the price annex's fixed part enters the budgeted cost, and what that means for the result."""
+    return (f"Den budgeterade kostnaden är budgeterade timmar × timpris plus prisbilagans fasta del "
+            f"({belopp(fast_del)} hittills i år), fördelad på klustren efter budgeterad timersättning. "
+            f"Volymeffekten motsvaras av timersättningen, så det är pris- och effektivitetseffekten "
+            f"({belopp(pris, sign=True)}) som driver resultatet.")
 
 
 def avvikelse_saknas(vu_namn: str) -> str:

@@ -188,6 +188,56 @@ def modell_rorlig(ctx: Context) -> Section:
     return Section(*parts)
 
 
+ROUNDING_TEXT = {
+    "kronor": ("Tolftedelarna avrundas kumulativt till hela kronor så att de tolv delarna summerar exakt till den "
+               "fasta ersättningen."),
+    "kronor_sista_manad": ("Tolftedelarna avrundas till hela kronor och december får resten, så att de tolv delarna "
+                           "summerar exakt till den fasta ersättningen."),
+    "ore": ("Tolftedelarna avrundas till hela ören och december får resten, så att de tolv delarna summerar exakt "
+            "till den fasta ersättningen."),
+}
+
+
+def modell_avvikelse(ctx: Context) -> Section:
+    """The rules that make the report's figures agree: budgeted cost in the variance analysis, the one prognosis."""
+    from vu_lib.model.compensation import fixed_compensation
+
+    P, y = ctx.params, ctx.year
+    omr = next((v for v in P.registry.verksamhetsuppdrag if v.ersattning.form == "prisbilaga"), None)
+    text = [
+        "Leanlinks budget för ett verksamhetsuppdrag är i balans med ersättningen. Den budgeterade kostnaden i "
+        "avvikelseanalysen är därför det uppdraget är budgeterat att få:",
+        "",
+        "- **Områdesansvar (prisbilaga):** budgeterade timmar × timpris plus prisbilagans fasta del. Den fasta delen "
+        "som betalats ut hittills fördelas på klustren (hemtjänst, hemsjukvård, hemrehabilitering) i proportion till "
+        "klustrets budgeterade timersättning, exakt till öret. Volymeffekten, (utförda − budgeterade timmar) × "
+        "timpris, är precis det belopp som timersättningen ändras med; pris- och effektivitetseffekten är resten. "
+        "Resultatet blir därmed minus pris- och effektivitetseffekten plus förändring av medel och övriga intäkter: "
+        "avvikelsen och resultatet berättar samma sak.",
+        "- **Vårdboende:** den fasta ersättningen som betalats ut hittills, fördelad på klustren efter budgeterade "
+        "belagda dygn (referenskostnad per dygn).",
+        "- **SON öppna verksamheter:** planerade timmar × schablonkostnad per timme för klustrets bemanning.",
+    ]
+    if omr is not None:
+        try:
+            F = fixed_compensation(P, omr.id, y)
+            text += ["", f"Exempel: {omr.namn} har {y} en fast del på {nar.belopp(F)}. Om hemtjänsten står för 75 % "
+                         f"av den budgeterade timersättningen bär hemtjänsten 75 % av den fasta delen, "
+                         f"{nar.belopp(F * 0.75)} för helåret."]
+        except Exception:  # noqa: BLE001 - no compensation that year: no example
+            pass
+    text += ["", "**Helårsprognosen.** Varje rapport anger en prognos. Metoden väljs per uppdrag i "
+             "params/registry.yaml med en motivering; den andra metoden ger prognosens intervall. Controllern kan "
+             "ange en egen prognos med motivering i sin kommentar, och rapporten visar då både controllerns och "
+             "modellens prognos."]
+    rows = [{"vu": v.namn, "metod": nar.METHOD_NAMES[P.prognosval(v.id).metod], "motivering": P.prognosval(v.id).motivering}
+            for v in P.registry.alla]
+    table = make_table(pd.DataFrame(rows), {}, {"vu": "Verksamhetsuppdrag", "metod": "Prognosmetod",
+                                                 "motivering": "Motivering"},
+                       caption="Vald prognosmetod per verksamhetsuppdrag", name="Prognosmetod")
+    return Section(Markdown("\n".join(text)), table)
+
+
 def modell_overforing(ctx: Context, exempel_vu: str | None = None) -> Section:
     """The monthly transfer: twelfths of F by cumulative rounding, and a revision spread over the remaining months."""
     from vu_lib.model.compensation import monthly_fixed
@@ -199,9 +249,10 @@ def modell_overforing(ctx: Context, exempel_vu: str | None = None) -> Section:
     parts = monthly_fixed(P, vu_id, y)
     text = ("Överföringar av ersättningen från SoF till Leanlink görs månatligen: månadens överföring är en tolftedel "
             "av den fasta ersättningen plus den rörliga ersättningen för månadens volym plus eventuella förändringar av "
-            "medel som betalas ut den månaden. Tolftedelarna avrundas kumulativt till hela kronor så att de tolv "
-            "delarna summerar exakt till den fasta ersättningen. En förändring under året (en revision) betalas ut "
-            "jämnt över årets återstående månader.")
+            "medel som betalas ut den månaden. " + ROUNDING_TEXT[m.overforing.avrundning] + " En förändring under "
+            "året (en revision) betalas ut jämnt över årets återstående månader. I avstämningen mot SoF:s bokföring "
+            f"räknas en skillnad på högst {fmt.kr(m.overforing.tolerans, 2)} i en månad som avrundning, inte som "
+            "avvikelse (parametrarna avrundning och tolerans i modellåret).")
     df = pd.DataFrame({"manad": [month_label(f"{y}-{k:02d}") for k in range(1, 13)], "fast": parts})
     df = sum_row(df, "manad", f"Summa {y}", ["fast"])
     table = make_table(df, {"fast": "kr"}, {"manad": "Månad", "fast": "Fast del"},

@@ -40,11 +40,65 @@ def _kf_format(units: Iterable[str]) -> str:
     return "num(0)" if units and all(u.startswith("kr") or u in ("antal", "besök") for u in units) else "num(1)"
 
 
+_KEYS = ["nyckeltal_id", "vu", "kluster", "enhet", "del", "utforare", "avser"]
+#: The first year whose same period is shown beside a key figure.
+FIRST_COMPARISON_YEAR = 2023
+
+
+def _earlier_years(ctx: Context, n, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
+    """``rows`` with the value of the same period (month, year to date or month) of each earlier year
+    from :data:`FIRST_COMPARISON_YEAR` (and the figure's first year), as columns ``ar_<year>``."""
+    from vu_lib.model.nyckeltal import nyckeltal_all
+
+    years = [y for y in range(max(FIRST_COMPARISON_YEAR, n.forsta_ar), ctx.year)]
+    if not years:
+        return rows, []
+    allr = ctx.memo(f"nk_all:{rows['vu'].iloc[0]}", lambda: nyckeltal_all(ctx.params, ctx.data, vu=rows["vu"].iloc[0]))
+    prev = allr[(allr["nyckeltal_id"] == n.id) & (allr["manad"] == ctx.month) & allr["ar"].isin(years)]
+    out = rows.copy()
+    shown = []
+    keys = _KEYS + (["kon"] if "kon" in rows.columns and "kon" in prev.columns else [])
+    for y in years:
+        py = prev[prev["ar"] == y][keys + ["varde"]].rename(columns={"varde": f"ar_{y}"})
+        if py.empty or py[f"ar_{y}"].isna().all():
+            continue
+        out = out.merge(py, on=keys, how="left")
+        shown.append(y)
+    return out, shown
+
+
+def _target_text(mal, kluster: str) -> str:
+    if mal is None:
+        return ""
+    m = mal.for_kluster(kluster)
+    if m.min is not None and m.max is not None:
+        return f"{fmt.num(m.min, 1)}–{fmt.num(m.max, 1)}"
+    if m.min is not None:
+        return f"minst {fmt.num(m.min, 1)}"
+    if m.max is not None:
+        return f"högst {fmt.num(m.max, 1)}"
+    return ""
+
+
 def _kf_table(ctx: Context, n, rows: pd.DataFrame, vu_name: str):
-    """The table of key figure ``n`` for one VU, without the columns that are empty for it."""
+    """The table of key figure ``n`` for one VU, without the columns that are empty for it.
+
+    Beside this period's value: the same period of each earlier year (from 2023) and the
+    target or expected range of the catalogue (``mal``), where it gives one; women and men
+    next to the total where the data splits them (issue 11).
+    """
+    from vu_lib.report.kon import NOTE, gender_columns
+
+    rows, years = _earlier_years(ctx, n, rows)
     t = key_figure_rows(rows)
+    f = _kf_format(t["enhet_matt"])
+    t, kon_headers = gender_columns(t, f)  # women and men next to the total (issue 11)
+    t["mal"] = [_target_text(n.mal, k) for k in t["kluster"]]
     headers = {"rad": "Kluster / enhet", "del_namn": "Mått", "utforare_namn": "Utförare", "avser_namn": "Avser",
-               "enhet_matt": "Enhet", "varde": "Värde", "jamforelse": "Jämförelse", "avvikelse": "Avvikelse", "anm": "Anm."}
+               "enhet_matt": "Enhet", **{f"ar_{y}": str(y) for y in years}, "varde": str(ctx.year),
+               "mal": "Mål", "jamforelse": "Jämförelse", "avvikelse": "Avvikelse", "anm": "Anm."}
+    if not t["mal"].astype(bool).any():
+        headers.pop("mal")
     if not t["utforare"].astype(bool).any():
         headers.pop("utforare_namn")
     if t["jamforelse"].isna().all():
@@ -54,11 +108,40 @@ def _kf_table(ctx: Context, n, rows: pd.DataFrame, vu_name: str):
         headers.pop("anm")
     if t["del_namn"].nunique() == 1:
         headers.pop("del_namn")
-    f = _kf_format(t["enhet_matt"])
     jam = sorted({j for j in t["jamforelse_typ"] if j})
-    note = f"Jämförelse: {', '.join(jam)}." if jam and "jamforelse" in headers else None
-    return make_table(t, {"varde": f, "jamforelse": f, "avvikelse": "+" + f}, headers,
-                      caption=f"{n.namn}, {vu_name}, {ctx.ytd_text}", name=n.namn[:31], note=note)
+    note = f"Jämförelse: {', '.join(jam)}." if jam and "jamforelse" in headers else ""
+    if years:
+        note += f" {', '.join(map(str, years))}: samma period tidigare år."
+    if "mal" in headers and n.mal is not None and n.mal.kalla:
+        note += f" Mål: {n.mal.kalla}."
+    if kon_headers:
+        headers = {k: v for h, l in headers.items() for k, v in ((h, l), *(kon_headers.items() if h == "varde" else ()))}
+        note = f"{note} {NOTE}"
+    return make_table(t, {"varde": f, "jamforelse": f, "avvikelse": "+" + f, **{f"ar_{y}": f for y in years}}, headers,
+                      caption=f"{n.namn}, {vu_name}, {ctx.ytd_text}", name=n.namn[:31], note=note.strip() or None)
+
+
+def _money_effect(ctx: Context, n) -> str:
+    """Where a key figure drives money: its volume effect in kr (the variance analysis), per cluster."""
+    from vu_lib.model.variance import variance, variance_vus
+
+    vu_id = ctx.vu_id
+    method = variance_vus(ctx.params).get(vu_id)
+    drives = {"prisbilaga": ("timmar",), "dygn": ("belaggningsgrad",)}.get(method, ())
+    if not drives or not any(d in n.id for d in drives):
+        return ""
+    v = ctx.memo(f"variance_{vu_id}", lambda: variance(ctx.params, ctx.data, ctx.year, ctx.month, vu=vu_id))
+    cl = v[v["kluster"] != ""]
+    if n.kluster:
+        cl = cl[cl["kluster"].isin(n.kluster)]
+    if cl.empty:
+        return ""
+    parts = [f"{nar._gemen(r.kluster_namn)} {nar.belopp(r.volymeffekt, sign=True)}" for r in cl.itertuples(index=False)]
+    what = ("fler eller färre belagda dygn än budgeterat, värderat till referenskostnaden per dygn" if method == "dygn"
+            else "fler eller färre utförda timmar än budgeterat, värderat till timpriset; ersättningen ändras "
+                 "med samma belopp")
+    return (f"Ekonomisk effekt {ctx.ytd_text}: volymeffekten ({what}) är {nar.lista(parts)} "
+            f"(positivt belopp: högre kostnad än budget; se avvikelseanalysen).")
 
 
 def _kf_chart(ctx: Context, n, vu_id: str):
@@ -116,7 +199,7 @@ def nyckeltal(ctx: Context) -> Section:
         [f"{r.namn.lower()} ({r.intervall_namn.lower()})" for r in not_due.itertuples(index=False)],
         [f"{r.namn.lower()} ({r.status})" for r in not_followed.itertuples(index=False)],
     ))]
-    values = nk(P, ctx.data, ctx.year, ctx.month, vu=vu.id)
+    values = nk(P, ctx.data, ctx.year, ctx.month, vu=vu.id, kon=True)
     for i in due_ids:
         n = catalogue[i]
         parts.append(Markdown(nar.nyckeltal_beskrivning(n.namn, n.definition, INTERVAL_LABELS[n.intervall],
@@ -126,6 +209,9 @@ def nyckeltal(ctx: Context) -> Section:
             parts.append(Markdown(f"Värden för {n.namn.lower()} saknas i data för perioden."))
             continue
         parts.append(_kf_table(ctx, n, rows, vu.namn))
+        money = _money_effect(ctx, n)
+        if money:
+            parts.append(Markdown(money))
         chart = _kf_chart(ctx, n, vu.id)
         if chart is not None:
             parts.append(chart)

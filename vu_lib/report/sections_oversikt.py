@@ -45,32 +45,45 @@ def _scope_netting(ctx: Context) -> pd.DataFrame:
 
 
 def oversikt_per_vu(ctx: Context) -> Section:
-    """All VU of the scope side by side: compensation, cost, result to date and the forecast."""
+    """All VU of the scope side by side: compensation, cost, result to date and the one prognosis with its range."""
+    from vu_lib.model.forecast import METHOD_NAMES, prognosis
+
     f = _scope_forecast(ctx)
+    prog = ctx.memo("prognosis", lambda: prognosis(ctx.params, ctx.data, ctx.year, ctx.month))
+    f = f.merge(prog[["vu", "prognos", "metod", "lag", "hog"]], on="vu", how="left")
+    f["metod_namn"] = f["metod"].map(METHOD_NAMES).fillna("")
     nine = f[~f["separat"]]
     sep = f[f["separat"]]
-    cols = ["fast_helar", "ersattning_ack", "medel_ack", "kostnad_ack", "resultat_ack", "arstakt_resultat",
-            "profil_resultat"]
+    cols = ["fast_helar", "ersattning_ack", "medel_ack", "kostnad_ack", "resultat_ack", "prognos", "lag", "hog"]
     label = "Summa nio verksamhetsuppdrag" if ctx.scope not in ctx.params.registry.namnder else f"Summa {ctx.scope_text}"
     df = sum_row(nine, "namn", label, cols)
     if len(sep):
         df = pd.concat([df, sep.assign(namn=sep["namn"] + " (separat reglerad)")], ignore_index=True)
+    df["intervall"] = [f"{fmt.tkr(lo, sign=True)} till {fmt.tkr(hi, sign=True)}" if pd.notna(lo) else ""
+                       for lo, hi in zip(df["lag"], df["hog"])]
     headers = {"namn": "Verksamhetsuppdrag", "fast_helar": "Fast ersättning helår", "ersattning_ack": "Ersättning hittills",
                "medel_ack": "Förändring av medel", "kostnad_ack": "Kostnad hittills", "resultat_ack": "Resultat hittills",
-               "arstakt_resultat": "Prognos helår, årstakt", "profil_resultat": "Prognos helår, fjolårsprofil"}
+               "prognos": "Prognos helår", "intervall": "Intervall"}
     fm = {c: "tkr" for c in cols}
-    for c in ("resultat_ack", "arstakt_resultat", "profil_resultat"):
+    for c in ("resultat_ack", "prognos"):
         fm[c] = "+tkr"
+    by_method: dict[str, list[str]] = {}
+    for n, m in zip(nine["namn"], nine["metod_namn"]):
+        by_method.setdefault(m, []).append(n)
+    main_method = max(by_method, key=lambda m: len(by_method[m])) if by_method else ""
+    others = "; ".join(f"{m} för {nar.lista(ns)}" for m, ns in by_method.items() if m != main_method)
+    method_note = (f" Prognosmetod: {main_method}" + (f", utom {others}" if others else "") + ".") if main_method else ""
     table = make_table(df, fm, headers, caption=f"Verksamhetsuppdragen {ctx.ytd_text}, {ctx.scope_text} (tkr)",
                        name="Per verksamhetsuppdrag", total_row=not len(sep),
                        note="Ersättning och kostnad enligt Leanlinks bokföring. Resultat = ersättning + förändring av medel "
-                            "+ övriga intäkter − kostnad. EKB regleras separat och ingår inte i summan av de nio.")
+                            "+ övriga intäkter − kostnad. Prognos helår: den metod som är vald för uppdraget; den andra "
+                            "metoden ger intervallet." + method_note + " EKB regleras separat och ingår inte i summan av de nio.")
     tot = df[df["namn"] == label].iloc[0]
     text = (f"Under {ctx.ytd_text} har Leanlink fått {nar.belopp(tot['ersattning_ack'])} i ersättning för "
             f"{'de nio verksamhetsuppdragen' if ctx.scope == 'Leanlink' else 'nämndens verksamhetsuppdrag'}, och "
             f"kostnaderna är {nar.belopp(tot['kostnad_ack'])}. Resultatet hittills är {nar.over_under(tot['resultat_ack'])}; "
-            f"helårsprognosen är {nar.over_under(tot['arstakt_resultat'])} med årstakt och "
-            f"{nar.over_under(tot['profil_resultat'])} med fjolårets månadsprofil.")
+            f"helårsprognosen är {nar.over_under(tot['prognos'])} (intervall {fmt.mnkr(tot['lag'], 1, sign=True)} till "
+            f"{fmt.mnkr(tot['hog'], 1, sign=True)}).")
     return Section(Markdown(text), table)
 
 

@@ -164,34 +164,63 @@ def overforingar(ctx: Context) -> Section:
     rec = reconcile_transfers(P, ctx.data, y, m, vu_ids=[vu.id])
     tot = transfer_totals(P, ctx.data, vu.id, y, m)
     diffs = rec[rec["avviker"]]
+    rounding = rec[rec["avrundning"]]
+    tol = ctx.params.modellar(ctx.year).overforing.tolerans
     text = nar.overforingar(vu.namn, ctx.ytd_text, tot["overforing"], tot["fast"], tot["rorlig"], tot["medel"],
-                            [{"period": r.period, "skillnad": r.skillnad} for r in diffs.itertuples(index=False)])
+                            [{"period": r.period, "skillnad": r.skillnad} for r in diffs.itertuples(index=False)],
+                            avrundning=(len(rounding), float(rounding["skillnad"].abs().max()) if len(rounding) else 0.0,
+                                        tol))
+    amount_cols = ["beraknad_fast", "beraknad_rorlig", "beraknad_medel", "beraknad", "bokford", "skillnad"]
     df = rec.copy()
     df["manad_namn"] = df["period"].map(month_label)
-    df = sum_row(df, "manad_namn", f"Summa {ctx.ytd_text}",
-                 ["beraknad_fast", "beraknad_rorlig", "beraknad_medel", "beraknad", "bokford", "skillnad"])
+    # months without a real difference collapse into one line (every month: the appendix)
+    calm = df[~df["avviker"]]
+    if len(calm):
+        label = (f"{'Alla' if len(calm) == len(df) else 'Övriga'} {len(calm)} månader, ingen skillnad"
+                 + (" utöver avrundning" if calm["avrundning"].any() else ""))
+        one = sum_row(calm.iloc[0:0], "manad_namn", label, [])
+        for c in amount_cols:
+            one.loc[one.index[-1], c] = sum_row(calm, "manad_namn", "", [c]).iloc[-1][c]
+        df = pd.concat([df[df["avviker"]], one], ignore_index=True)
+    if len(df) > 1:
+        df = sum_row(df, "manad_namn", f"Summa {ctx.ytd_text}", amount_cols)
+    headers, fm = _transfer_headers(ctx, rec)
+    table = make_table(df, fm, headers, caption=f"Avstämning av överföringarna {ctx.ytd_text}, {vu.namn}",
+                       name="Avstämning", total_row=len(df) > 1,
+                       note="Skillnad = bokfört av SoF − överföring enligt modellen, i kronor och ören. Varje månad "
+                            "redovisas i bilagan Överföringar per månad.")
+    return Section(Markdown(text), table)
+
+
+def _transfer_headers(ctx: Context, rec: pd.DataFrame) -> tuple[dict, dict]:
     headers = {"manad_namn": "Månad", "beraknad_fast": "Fast", "beraknad_rorlig": "Rörlig",
                "beraknad_medel": "Förändring av medel", "beraknad": "Överföring enligt modellen",
                "bokford": "Bokfört av SoF", "skillnad": "Skillnad"}
-    if not ctx.params.vu(vu.id).ersattning.rorliga_tjanster:
+    if not ctx.params.vu(ctx.vu_id).ersattning.rorliga_tjanster:
         headers.pop("beraknad_rorlig")
     if not rec["beraknad_medel"].astype(bool).any() and not rec["bokford_medel"].astype(bool).any():
         headers.pop("beraknad_medel")
     fm = {c: "kr" for c in headers if c != "manad_namn"}
     fm["skillnad"] = "+kr(2)"
+    return headers, fm
+
+
+def bilaga_overforingar(ctx: Context) -> Section:
+    """Appendix: the transfer of every month against SoF's booking."""
+    from vu_lib.model.transfers import reconcile_transfers
+
+    vu = ctx.vu
+    rec = reconcile_transfers(ctx.params, ctx.data, ctx.year, ctx.month, vu_ids=[vu.id])
+    df = rec.copy()
+    df["manad_namn"] = df["period"].map(month_label)
+    df = sum_row(df, "manad_namn", f"Summa {ctx.ytd_text}",
+                 ["beraknad_fast", "beraknad_rorlig", "beraknad_medel", "beraknad", "bokford", "skillnad"])
+    headers, fm = _transfer_headers(ctx, rec)
     table = make_table(df, fm, headers, caption=f"Månatliga överföringar {ctx.ytd_text}, {vu.namn}",
                        name="Överföringar", total_row=True,
                        note="Överföring enligt modellen = fast del (tolftedel) + rörlig del (volym × pris) + "
                             "förändring av medel. Skillnad = bokfört av SoF − överföring enligt modellen, i kronor och ören.")
-    parts = [Markdown(text), table]
-    if len(diffs):
-        d = diffs.copy()
-        d["manad_namn"] = d["period"].map(month_label)
-        parts.append(make_table(d, {"beraknad": "kr(2)", "bokford": "kr(2)", "skillnad": "+kr(2)"},
-                                {"manad_namn": "Månad", "beraknad": "Enligt modellen", "bokford": "Bokfört av SoF",
-                                 "skillnad": "Skillnad"},
-                                caption=f"Månader där SoF:s bokföring avviker, {vu.namn}", name="Avvikande månader"))
-    return Section(*parts)
+    return Section(Markdown("## Bilaga: överföringar per månad"), table)
 
 
 def _vu_results(ctx: Context, vu_id: str) -> pd.DataFrame:
@@ -261,8 +290,12 @@ def prognos(ctx: Context) -> Section:
     vu = ctx.vu
     fc = forecast_frame(ctx)
     f = fc[fc["vu"] == vu.id].iloc[0]
-    text = nar.prognos(ctx.year, ctx.month, f["arstakt_resultat"], f["profil_resultat"], f["skillnad_resultat"],
-                       f["profil_notering"], F=f["fast_helar"])
+    from vu_lib.model.forecast import prognosis
+
+    prog = ctx.memo("prognosis", lambda: prognosis(ctx.params, ctx.data, ctx.year, ctx.month))
+    p = prog[prog["vu"] == vu.id].iloc[0]
+    text = nar.prognos_vald(ctx.year, p["prognos"], p["metod"], p["motivering"], p["alternativ"], p["lag"], p["hog"],
+                            reserv=bool(p["reserv"]), notering=f["profil_notering"])
     rows = [
         ("Ersättning", f["ersattning_ack"], f["arstakt_ersattning"], f["profil_ersattning"]),
         ("Förändring av medel", f["medel_ack"], f["arstakt_medel"], f["profil_medel"]),
@@ -297,6 +330,8 @@ def avvikelse(ctx: Context) -> Section:
     metod = METHOD_LABELS[total["metod"]]
     text = nar.avvikelse(metod, ctx.ytd_text, total["avvikelse"], total["volymeffekt"], total["pris_effektivitetseffekt"],
                          {"namn": worst["kluster_namn"], "avvikelse": worst["avvikelse"]} if worst is not None else None)
+    if total["metod"] == "prisbilaga":
+        text += " " + nar.avvikelse_prisbilaga(total["fast_del"], total["pris_effektivitetseffekt"])
     unit = "timmar" if total["matt"] == "timmar" else "dygn"
     notes = sorted({n for n in clusters["notering"] if n})
     table = make_table(v, {"volym_budget": "num(1)", "volym_utfall": "num(1)", "pris_budget": "kr(2)", "pris_utfall": "kr(2)",
@@ -314,6 +349,13 @@ def avvikelse(ctx: Context) -> Section:
 
 
 # --------------------------------------------------------------------------- changes of funds
+MEDEL_INTRO = (
+    "Utöver de nio verksamhetsuppdragen kan det ske förändringar under budgetåret i uppdrag som tilldelas "
+    "Leanlink, till exempel statsbidrag, oförutsedda händelser som övertagande av verksamhet från annan utförare, "
+    "och riktade satsningar från nämnd. De hanteras utanför den ordinarie budgetprocessen med egen tilldelning, "
+    "ekonomisk uppföljning och återrapporteringskrav."
+)
+
 def medel(ctx: Context, vu_ids: list[str] | None = None) -> Section:
     """Changes of funds outside the budget process and their reporting requirements."""
     from vu_lib.model.results import medel_report
@@ -324,8 +366,10 @@ def medel(ctx: Context, vu_ids: list[str] | None = None) -> Section:
     passed = [f"{r.id} ({r.vu_namn}, senast {r.aterrapportering_senast})" for r in rep.itertuples(index=False)
               if r.aterrapportering_passerad]
     text = nar.medel(ctx.ytd_text, len(rep), float(rep["belopp_ack"].sum()) if len(rep) else 0.0, passed)
+    heading = "## Förändring av medel utanför budgetprocessen\n\n"
     if rep.empty:
-        return Section(Markdown(text))
+        return Section(Markdown(heading + text))
+    text = heading + MEDEL_INTRO + "\n\n" + text
     headers = {"id": "Ärende", "typ_namn": "Typ", "beskrivning": "Beskrivning", "belopp_ack": "Belopp hittills i år",
                "aterrapporteringskrav": "Återrapporteringskrav", "aterrapportering_senast": "Senast", "status": "Status"}
     if vu_ids:
@@ -344,10 +388,8 @@ def schablon(ctx: Context) -> Section:
     vu = ctx.vu
     rule = schablon_vus(ctx.params).get(vu.id)
     if not rule:
-        return Section(Markdown(
-            f"{vu.namn} styrs inte av schablonkostnad per årsarbetare; "
-            + ("ersättningen följer prisbilagan." if vu.ersattning.form == "prisbilaga"
-               else "ersättningen är fastställd för året.")))
+        # not applicable (the price annex, or a fixed compensation not set from FTE): no section at all
+        return Section()
     df = ctx.memo("schablon_fu", lambda: schablon_followup(ctx.params, ctx.data, ctx.period_str))
     d = df[df["vu"] == vu.id].reset_index(drop=True)
     tot = d[d["niva"] == "vu"].iloc[0]
@@ -371,7 +413,7 @@ def schablon(ctx: Context) -> Section:
                            "schablon_per_timme": "kr(2)", "avvikelse_per_timme": "+kr(2)"}, headers,
                        caption=f"Kostnad mot schablon {ctx.ytd_text}, {vu.namn}", name="Schablonuppföljning", total_row=True,
                        note="Kostnad per årsarbetare i årstakt (kostnad × 12 / antal månader / genomsnittligt antal årsarbetare).")
-    return Section(Markdown(text), table)
+    return Section(Markdown("## Schablonkostnad per årsarbetare\n\n" + text), table)
 
 
 # --------------------------------------------------------------------------- nivå 3
