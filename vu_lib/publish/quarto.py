@@ -54,7 +54,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from vu_lib.report import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.report.charts)
 from vu_lib.report import fmt
-from vu_lib.publish.render import (FONT_DIR, REFERENCE_CHART_WIDTH, REMOVE_CELL_TAGS, REMOVE_OUTPUT_TAGS, TEMPLATES_DIR,
+from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, REFERENCE_CHART_WIDTH, REMOVE_CELL_TAGS, REMOVE_OUTPUT_TAGS, TEMPLATES_DIR,
                      TYPST_TEMPLATE, _fields, _footer, _inline_svg, _md_escape, _period_text, _script_json,
                      _svg_width, _text, _typst_image_block, typst_meta, validate_meta, vega_javascript)
 
@@ -283,6 +283,8 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
     m = validate_meta(meta)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    nb = copy.deepcopy(nb)
+    add_chart_svgs(nb)  # kernels emit charts as specs; the static SVG (HTML fallback, PDF) is drawn here
     tables = _TypstTables()
     error_label = fmt.locale()["report"]["error"]
     cells: list[dict] = []
