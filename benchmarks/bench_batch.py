@@ -14,7 +14,9 @@ Prints, in one run:
    and the ratios batch / each floor (target ≤ 1.25 against the work floor);
 4. the wall time of the unchanged re-run (target < 2 s);
 5. charts outside the kernels: the first chart's SVG in a fresh process (vl-convert's engine
-   starts) against the same SVG in the warm renderer, and what that saves per batch.
+   starts) against the same SVG in the warm renderer, and what that saves per batch;
+6. with Quarto (>= 1.5) on PATH: the wall time of the same batch through Quarto
+   (``--renderer quarto``, a fresh ``--out``) beside the built-in one, and the ratio (target <= 2).
 
 Usage::
 
@@ -189,8 +191,9 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_batch(runner: Path, nb_dir: str, out: Path, jobs: int, force: bool) -> tuple[float, int, str]:
-    argv = [sys.executable, str(runner), nb_dir, "run", "--out", str(out), "--jobs", str(jobs)]
+def run_batch(runner: Path, nb_dir: str, out: Path, jobs: int, force: bool,
+              renderer: str = "builtin") -> tuple[float, int, str]:
+    argv = [sys.executable, str(runner), nb_dir, "run", "--out", str(out), "--jobs", str(jobs), "--renderer", renderer]
     if force:
         argv.append("--force")
     t0 = time.perf_counter()
@@ -203,6 +206,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="arbetsprocesser (standard: antal kärnor)")
     ap.add_argument("--notebooks", default="", help="annan notebookkatalog (standard: notebooks/)")
     ap.add_argument("--keep", action="store_true", help="behåll utkatalogen")
+    ap.add_argument("--no-quarto", action="store_true", help="hoppa över körningen genom Quarto")
     a = ap.parse_args()
 
     nb_dir = Path(a.notebooks) if a.notebooks else ROOT / "notebooks"
@@ -267,12 +271,38 @@ def main() -> int:
         if cached != n or rc2 != 0:
             print("    Obs: omkörningen körde om notebooks: indata ändrades mellan körningarna "
                   "(t.ex. källkod som redigeras samtidigt).", file=sys.stderr)
-        return 0
+        return quarto_run(runner, a, tmp, wall)
     finally:
         if a.keep:
             print(f"Utkatalog: {out}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def quarto_run(runner: Path, a, tmp: Path, builtin_wall: float) -> int:
+    """(6) The same batch through Quarto, beside the built-in renderer's wall time."""
+    if a.no_quarto:
+        return 0
+    from vu_lib.publish.quarto import QuartoError, check_quarto, quarto_version
+
+    try:
+        exe = check_quarto()
+    except QuartoError as e:
+        print(f"(6) Quarto: hoppas över ({e})")
+        return 0
+    out = tmp / "reports-quarto"
+    wall, rc, text = run_batch(runner, a.notebooks, out, a.jobs, force=True, renderer="quarto")
+    if rc != 0:
+        print(text, file=sys.stderr)
+        print(f"(6) Quarto-körningen misslyckades (slutkod {rc})", file=sys.stderr)
+        return 1
+    log = json.loads(sorted(out.glob("*/korlogg.json"))[0].read_text(encoding="utf-8"))
+    q = [j["rendering_sekunder"].get("quarto", 0.0) for j in log["jobb"] if j["rendering_sekunder"]]
+    version = ".".join(map(str, quarto_version(exe) or ()))
+    print(f"(6) Batch genom Quarto {version}, --force, ny utkatalog: {wall:.2f} s mot inbyggd {builtin_wall:.2f} s, "
+          f"kvot {wall / builtin_wall:.2f}  (mål ≤ 2; Quarto-tid per rapport {min(q):.2f}–{max(q):.2f} s, "
+          f"summa {sum(q):.1f} s)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
 from vu_lib.publish import render
@@ -317,54 +316,6 @@ def test_long_lived_renderer_is_fast(renderer, executed, tmp_path, html_path, pd
     assert t_html < 5 and t_pdf < 10
 
 
-# ----------------------------------------------------------------------------- Quarto
-def test_quarto_project_file():
-    cfg = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
-    assert cfg["project"]["render"] == ["reports/**/notebooks/*.ipynb"]
-    assert cfg["execute"]["enabled"] is False and cfg["execute"]["echo"] is False
-    assert cfg["lang"] == "sv"
-    assert cfg["format"]["html"]["embed-resources"] is True
-    assert cfg["format"]["typst"]["papersize"] == "a4"
-    assert (ROOT / cfg["format"]["typst"]["font-paths"][0]).is_dir()
-
-
-def test_quarto_not_available(monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert render.quarto_available() is False
-    with pytest.raises(FileNotFoundError):
-        render.render_with_quarto([tmp_path / "a.ipynb"])
-
-
-def test_render_with_fake_quarto(monkeypatch, tmp_path):
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    log = tmp_path / "anrop.jsonl"
-    fake = bindir / "quarto"
-    fake.write_text(
-        "#!/bin/sh\n"
-        f'"{sys.executable}" -c \'import json, os, sys; open(sys.argv[1], "a").write(json.dumps({{"cwd": os.getcwd(), "args": sys.argv[2:]}}) + "\\n")\' "{log}" "$@"\n'
-        # like Quarto: write <stem>.html and <stem>.pdf next to the notebook
-        'nb="$2"; case "$4" in *html*) : > "${nb%.ipynb}.html";; esac; case "$4" in *typst*) : > "${nb%.ipynb}.pdf";; esac\n'
-    )
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    assert render.quarto_available() is True
-    project = tmp_path / "proj"
-    nbdir = project / "reports" / "2026-08" / "notebooks"
-    nbdir.mkdir(parents=True)
-    paths = [nbdir / "AN-VB.ipynb", nbdir / "SON-BO-VUX.ipynb"]
-    produced = render.render_with_quarto(paths, ["html", "pdf"], project_dir=project, metadata={"title": "Månadsuppföljning"})
-    assert produced == {p: {"html": p.with_suffix(".html"), "pdf": p.with_suffix(".pdf")} for p in paths}
-    calls = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [c["args"] for c in calls] == [
-        ["render", "reports/2026-08/notebooks/AN-VB.ipynb", "--to", "html,typst", "--no-execute", "-M", "title:Månadsuppföljning"],
-        ["render", "reports/2026-08/notebooks/SON-BO-VUX.ipynb", "--to", "html,typst", "--no-execute", "-M", "title:Månadsuppföljning"],
-    ]
-    assert all(Path(c["cwd"]) == project for c in calls)
-    with pytest.raises(ValueError):
-        render.render_with_quarto(paths, ["docx"], project_dir=project)
-
-
 # ----------------------------------------------------------------------------- end to end with a kernel
 @pytest.mark.slow
 def test_papermill_executed_fixture_renders(tmp_path, monkeypatch, renderer):
@@ -384,21 +335,6 @@ def test_papermill_executed_fixture_renders(tmp_path, monkeypatch, renderer):
     pdf = _norm(" ".join(p.extract_text() for p in pypdf.PdfReader(str(pdf_out)).pages))
     for number in fx.EXPECTED_NUMBERS:
         assert _norm(number) in pdf
-
-
-def test_failing_quarto_raises(monkeypatch, tmp_path):
-    import subprocess
-
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    fake = bindir / "quarto"
-    fake.write_text("#!/bin/sh\necho 'ERROR: trasig' >&2\nexit 1\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    with pytest.raises(subprocess.CalledProcessError) as err:
-        render.render_with_quarto([tmp_path / "a.ipynb"], ["html"], project_dir=tmp_path)
-    assert "trasig" in err.value.stderr
-    assert render.render_with_quarto([tmp_path / "a.ipynb"], ["html"], project_dir=tmp_path, check=False) == {tmp_path / "a.ipynb": {}}
 
 
 def test_other_outputs_in_pdf_and_html(renderer, tmp_path):

@@ -249,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="DuckDB-fil (standard: $VU_STORE eller data/vu.duckdb i projektet; tomt lager ger exempeldata)")
     common.add_argument("--out", default="reports", help="utkatalog (standard: %(default)s)")
     common.add_argument("--renderer", choices=("auto", "builtin", "quarto"), default="auto",
-                        help="auto: Quarto om det finns på PATH, annars inbyggd (standard: %(default)s)")
+                        help="auto = inbyggd (samma resultat på alla datorer); quarto kräver Quarto ≥ 1.5 på PATH (standard: %(default)s)")
     common.add_argument("--force", action="store_true", help="kör om även när inget ändrats")
     common.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAMN", "VÄRDE"),
                         help="extra notebook-parameter, kan upprepas")

@@ -14,8 +14,9 @@ A batch goes through five steps, each in its own module:
    worker processes (``--jobs``), their kernels forked from a zygote that has
    imported pandas, altair, vu_lib and ipykernel once and loaded the Dataset.
 4. **Render** (here): the parent renders each executed notebook as soon as it
-   is done, with one :class:`vu_lib.render.Renderer` (or Quarto via
-   :func:`vu_lib.render.render_with_quarto`), and exports its tables to Excel.
+   is done, with one :class:`vu_lib.render.Renderer` (or hands it to a
+   :class:`vu_lib.publish.quarto.QuartoPipeline`, which renders it with Quarto while
+   the others still run), and exports its tables to Excel.
 5. **Publish** (:mod:`vu_lib.outputs`): signed notebooks, reports, workbooks,
    ``index.html``, the run log and the cache state, each written atomically.
 
@@ -74,20 +75,24 @@ def parse_formats(value: str | Iterable[str]) -> list[str]:
 
 
 def _resolve_renderer(choice: str) -> str:
-    """'builtin' or 'quarto' for a ``--renderer`` choice (cheap: no render import for 'auto' in the key)."""
-    if choice in ("builtin", "quarto"):
-        return choice
-    import shutil
+    """'builtin' or 'quarto' for a ``--renderer`` choice.
 
-    return "quarto" if shutil.which("quarto") else "builtin"
+    ``auto`` is the built-in renderer on every machine, with or without Quarto
+    (see the README: the same documents everywhere, the path the back tests
+    check, about half the time); Quarto renders only when asked for.
+    """
+    return "quarto" if choice == "quarto" else "builtin"
 
 
 def check_renderer(choice: str) -> None:
-    """``--renderer quarto`` needs Quarto on PATH (BatchUsageError otherwise)."""
-    import shutil
+    """``--renderer quarto`` needs Quarto ≥ 1.5 on PATH (BatchUsageError otherwise)."""
+    if choice == "quarto":
+        from vu_lib.publish.quarto import QuartoError, check_quarto
 
-    if choice == "quarto" and shutil.which("quarto") is None:
-        raise BatchUsageError("Quarto finns inte på PATH; installera Quarto eller använd --renderer builtin")
+        try:
+            check_quarto()
+        except QuartoError as e:
+            raise BatchUsageError(str(e)) from None
 
 
 # =========================================================================== navigation
@@ -212,6 +217,7 @@ class Batch:
         self.zygote_preload = zygote_preload
         self._renderer = None
         self._renderer_error: str | None = None
+        self._quarto = None  # QuartoPipeline while a quarto batch renders
         #: Per job name: status, exec and render seconds, error, timestamps, outputs.
         self.results: dict[str, dict] = {}
 
@@ -267,7 +273,10 @@ class Batch:
         atomic_write_text(self.directory / "korlogg.json", dump_json(log))
         atomic_write_text(self.directory / "korlogg.txt", render_log_text(log))
         info = {**self.info, **self.inputs.provenance(), "generated": start[:16].replace("T", " ")}
-        atomic_write_text(self.directory / "index.html", render_index(state, info))
+        index_html = render_index(state, info)
+        atomic_write_text(self.directory / "index.html", index_html)
+        if self.renderer_kind == "quarto":
+            self._write_website(state, index_html)
         result.seconds = time.perf_counter() - t0
         return result
 
@@ -343,6 +352,8 @@ class Batch:
                         self._renderer_obj()
                     except VuError:
                         pass
+                else:
+                    self._start_quarto()
                 bar = _progress(len(todo))
                 try:
                     for res in pool.results():
@@ -352,13 +363,16 @@ class Batch:
                         status = self.results[job.name]["status"]
                         if status in FAILED_STATUSES:
                             self._say(f"{job.name}: {status}", bar)
-                    if self.renderer_kind == "quarto":
-                        self._render_quarto([j for j in todo if self.results[j.name]["status"] == STATUS_OK])
+                    if self._quarto is not None:
+                        self._finish_quarto(todo)
                 finally:
                     bar.close()
         finally:
             for path in running.values():
                 path.unlink(missing_ok=True)
+            if self._quarto is not None:
+                self._quarto.cleanup()
+                self._quarto = None
 
     # ------------------------------------------------------------------ rendering
     def _renderer_obj(self):
@@ -451,8 +465,7 @@ class Batch:
         # only listed when this run produced them.
         r["outputs"] = outputs
         if self.renderer_kind == "quarto":
-            r["status"] = STATUS_OK
-            r["_nb"] = nb
+            self._submit_quarto(job, nb, r)
             return
         meta = self._meta(job)
         tmps: dict[str, Path] = {}
@@ -479,43 +492,62 @@ class Batch:
             for tmp in tmps.values():
                 tmp.unlink(missing_ok=True)
 
-    def _render_quarto(self, jobs: list[Job]) -> None:
-        """Render with Quarto (one call for all notebooks), then move the outputs into place."""
-        if not jobs:
-            return
-        paths = [self.nb_dir / f"{j.name}.ipynb" for j in jobs]
-        t = time.perf_counter()
-        try:
-            from vu_lib.publish.render import render_with_quarto
+    # ------------------------------------------------------------------ Quarto
+    def _start_quarto(self) -> None:
+        """Start the Quarto pipeline (a failure fails every job's rendering with its message)."""
+        from vu_lib.publish.quarto import QuartoPipeline
 
-            produced = render_with_quarto(paths, list(self.formats))
+        try:
+            self._quarto = QuartoPipeline(self.directory, self.formats, processes=self.n_jobs)
         except Exception as e:  # noqa: BLE001
-            for j in jobs:
-                self.results[j.name].update(status=STATUS_RENDER_FAILED,
-                                            error=f"Quarto-renderingen misslyckades: {format_execution_error(e)}")
-            return
-        share = (time.perf_counter() - t) / len(jobs)
-        for j, p in zip(jobs, paths):
-            r = self.results[j.name]
-            found = {}
-            if isinstance(produced, dict):
-                got = produced.get(p) or produced.get(str(p)) or {}
-                if isinstance(got, dict):
-                    found = {k: Path(v) for k, v in got.items()}
-                elif isinstance(got, (list, tuple)):
-                    found = {Path(v).suffix.lstrip("."): Path(v) for v in got}
+            self._renderer_error = f"Quarto kunde inte startas: {format_execution_error(e)}"
+
+    def _submit_quarto(self, job: Job, nb, r: dict) -> None:
+        """Export the tables now and hand the notebook to Quarto, which renders it while the others run."""
+        try:
+            if self._quarto is None:
+                raise VuError(self._renderer_error or "Quarto startades inte")
+            self._export_tables(job, nb, r)
+            self._quarto.submit(job.name, nb, self._meta(job))
+            r["status"] = STATUS_OK
+            r["_quarto"] = True
+        except Exception as e:  # noqa: BLE001 - this job only
+            r["status"] = STATUS_RENDER_FAILED
+            r["error"] = f"Renderingen misslyckades: {format_execution_error(e)}"
+
+    def _finish_quarto(self, todo: list[Job]) -> None:
+        """Wait for Quarto; move each report's outputs into place or record Quarto's error for it."""
+        from vu_lib.publish.quarto import move_into_place
+
+        results = self._quarto.close()
+        for job in todo:
+            r = self.results[job.name]
+            if not r.pop("_quarto", False):
+                continue
+            res = results.get(job.name)
+            if res is None or res.error:
+                r["status"] = STATUS_RENDER_FAILED
+                r["error"] = "Quarto-renderingen misslyckades: " + (res.error if res else "ingen utdata")
+                continue
             for fmt in self.formats:
-                src = found.get(fmt) or p.with_suffix("." + fmt)
-                if src.is_file():
-                    final = self.directory / f"{j.name}.{fmt}"
-                    os.replace(src, final)
-                    r["outputs"][fmt] = final.name
-                    r["render"][fmt] = round(share, 3)
-                else:
-                    r.update(status=STATUS_RENDER_FAILED, error=f"Quarto skrev ingen {fmt}-fil för {j.name}")
-            nb = r.pop("_nb", None)
-            if nb is not None and r["status"] == STATUS_OK:
-                self._export_tables(j, nb, r)
+                final = move_into_place(res.outputs[fmt], self.directory / f"{job.name}.{fmt}")
+                r["outputs"][fmt] = final.name
+            r["render"]["quarto"] = round(sum(res.seconds.values()), 3)
+
+    def _write_website(self, state: BatchState, index_html: str) -> None:
+        """``<period>/_quarto.yml`` and ``index.qmd``: ``quarto render <period>`` makes a website of the reports.
+
+        Every report of the folder (the state, like the index), also those of earlier runs.
+        """
+        from vu_lib.publish.quarto import write_website
+
+        entries = sorted(state.jobs.items(), key=lambda kv: (kv[1].get("order", 0), kv[0]))
+        jobs = [{"name": name, "title": e.get("title", ""), "namnd": e.get("namnd")} for name, e in entries]
+        try:
+            write_website(self.directory, jobs, index_html, title=self.info.get("title") or self.label,
+                          namnder=self.info.get("namnder"))
+        except OSError as e:
+            self._say(f"Quarto-webbplatsen kunde inte skrivas: {e}")
 
 
 def _progress(total: int):

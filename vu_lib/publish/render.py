@@ -71,11 +71,10 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from vu_lib.report import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.charts)
 from vu_lib.core.io import atomic_write_bytes
@@ -96,8 +95,7 @@ __all__ = [
     "document_title",
     "report_name",
     "lift_title",
-    "quarto_available",
-    "render_with_quarto",
+    "typst_meta",
     "TEMPLATES_DIR",
     "PROJECT_ROOT",
 ]
@@ -347,6 +345,31 @@ def _toc_and_ids(body: str, toc_label: str) -> str:
     nav = (f'<nav class="vu-innehall" aria-labelledby="vu-innehall-rubrik">'
            f'<h2 id="vu-innehall-rubrik">{escape(toc_label)}</h2><ol>{items}</ol></nav>')
     return body.replace("<!--vu-toc-->", nav, 1)
+
+
+def typst_meta(m: Mapping[str, Any], font: str = _charts.FONT_FAMILY, heading: str | None = None) -> dict:
+    """The ``meta`` dictionary of ``vu.typ``'s ``vu-rapport`` (title block, running footer) for validated ``m``.
+
+    Shared by the built-in PDF and the Quarto PDF (:mod:`vu_lib.publish.quarto`). ``heading`` is the
+    report's name as its one top-level heading (default :func:`report_name`).
+    """
+    labels = fmt.locale()["report"]
+    heading = heading or report_name(m)
+    return {
+        "titel": m["titel"],
+        "rubrik": heading,
+        "dokumenttitel": document_title(m),
+        "undertitel": _subtitle(m, heading),
+        "overline": m.get("namnd", ""),
+        "utkast": bool(m.get("utkast", False)),
+        "utkast_text": labels["draft"],
+        "lang": fmt.locale().language,
+        "region": fmt.locale()["region"],
+        "font": font,
+        "falt": [list(f) for f in _fields(m)],
+        "sidfot": _footer(m),
+        "sida": labels["page"],
+    }
 
 
 # --------------------------------------------------------------------------- files
@@ -882,23 +905,7 @@ class Renderer:
 
     # ------------------------------------------------------------------ PDF
     def _typst_meta(self, m: Mapping[str, Any], heading: str | None = None) -> dict:
-        labels = fmt.locale()["report"]
-        heading = heading or report_name(m)
-        return {
-            "titel": m["titel"],
-            "rubrik": heading,
-            "dokumenttitel": document_title(m),
-            "undertitel": _subtitle(m, heading),
-            "overline": m.get("namnd", ""),
-            "utkast": bool(m.get("utkast", False)),
-            "utkast_text": labels["draft"],
-            "lang": fmt.locale().language,
-            "region": fmt.locale()["region"],
-            "font": self._font_family,
-            "falt": [list(f) for f in _fields(m)],
-            "sidfot": _footer(m),
-            "sida": labels["page"],
-        }
+        return typst_meta(m, self._font_family, heading)
 
     def typst_source(self, nb: nbformat.NotebookNode, workdir: str | os.PathLike) -> str:
         """Write the images and ``vu.typ`` into ``workdir`` and return the main .typ source."""
@@ -1020,91 +1027,3 @@ class Renderer:
         atomic_write(out_path, produce())
         self.timings[kind].append(time.perf_counter() - t0)
         return Path(out_path)
-
-
-# --------------------------------------------------------------------------- Quarto
-_QUARTO_FORMATS = {"html": "html", "pdf": "typst", "typst": "typst"}
-
-
-def quarto_available() -> bool:
-    """Whether the ``quarto`` command is on PATH."""
-    return shutil.which("quarto") is not None
-
-
-def render_with_quarto(
-    nb_paths: Iterable[str | os.PathLike],
-    formats: Sequence[str] = ("html", "typst"),
-    *,
-    project_dir: str | os.PathLike | None = None,
-    metadata: Mapping[str, str] | None = None,
-    check: bool = True,
-) -> dict[Path, dict[str, Path]]:
-    """Render executed notebooks with Quarto, for users who have it.
-
-    Runs ``quarto render <notebook> --to <formats> --no-execute`` for each
-    notebook from the project directory, so ``_quarto.yml`` applies (HTML
-    with embedded resources, typst PDF on A4, Swedish, code hidden, no
-    execution).
-
-    Parameters
-    ----------
-    nb_paths : iterable of path-like
-        Executed notebooks.
-    formats : sequence of str, default ('html', 'typst')
-        Quarto formats; ``'pdf'`` is taken as ``'typst'``.
-    project_dir : path-like, optional
-        Where ``_quarto.yml`` is; default the project root.
-    metadata : mapping, optional
-        Passed as ``-M key:value`` (e.g. ``{"title": ...}``).
-    check : bool, default True
-        Raise :class:`subprocess.CalledProcessError` when Quarto fails.
-
-    Returns
-    -------
-    dict
-        For each notebook (the path as given): ``{format: output path}`` of
-        the files Quarto wrote, keyed by the requested format names
-        (``'html'``, ``'pdf'``/``'typst'``). Quarto writes next to the
-        notebook: ``AN-VB.html``, ``AN-VB.pdf``.
-
-    Raises
-    ------
-    FileNotFoundError
-        When Quarto is not installed.
-    subprocess.CalledProcessError
-        When Quarto fails and ``check`` is true (its output is in
-        ``stdout``/``stderr`` of the exception).
-    """
-    exe = shutil.which("quarto")
-    if exe is None:
-        raise FileNotFoundError("quarto finns inte på PATH; använd Renderer i stället")
-    fmts: list[str] = []
-    for f in formats:
-        if f not in _QUARTO_FORMATS:
-            raise ValueError(f"okänt format {f!r}; välj bland {sorted(_QUARTO_FORMATS)}")
-        q = _QUARTO_FORMATS[f]
-        if q not in fmts:
-            fmts.append(q)
-    suffix = {"html": ".html", "typst": ".pdf"}
-    cwd = Path(project_dir) if project_dir else PROJECT_ROOT
-    produced: dict[Path, dict[str, Path]] = {}
-    for nb in nb_paths:
-        nb_path = Path(nb).resolve()
-        try:
-            arg = str(nb_path.relative_to(cwd.resolve()))
-        except ValueError:
-            arg = str(nb_path)
-        cmd = [exe, "render", arg, "--to", ",".join(fmts), "--no-execute"]
-        for k, v in (metadata or {}).items():
-            cmd += ["-M", f"{k}:{v}"]
-        log.info("kör %s", " ".join(cmd))
-        proc = subprocess.run(cmd, cwd=cwd, check=check, capture_output=True, text=True)
-        if proc.returncode != 0:
-            log.warning("quarto misslyckades för %s: %s", nb, proc.stderr.strip()[-2000:])
-        outputs = {}
-        for f in formats:
-            out = nb_path.with_suffix(suffix[_QUARTO_FORMATS[f]])
-            if out.is_file():
-                outputs[f] = out
-        produced[Path(nb)] = outputs
-    return produced
