@@ -56,7 +56,7 @@ from vu_lib.report import charts as _charts  # first: imports jsonschema without
 from vu_lib.report import fmt
 from vu_lib.report.escape import markdown as _md_escape  # data stays text (issue 12)
 from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, REFERENCE_CHART_WIDTH, REMOVE_CELL_TAGS, REMOVE_OUTPUT_TAGS, TEMPLATES_DIR,
-                     TYPST_TEMPLATE, _fields, _footer, _inline_svg, _period_text, _script_json,
+                     TYPST_TEMPLATE, _chart_js, _fields, _footer, _inline_svg, _period_text, _script_json,
                      _svg_width, _text, _typst_image_block, typst_meta, validate_meta, vega_javascript)
 
 __all__ = [
@@ -413,10 +413,9 @@ def write_support_files(dest: str | os.PathLike, *, charts: bool = True) -> None
         _link_or_copy(QUARTO_TEMPLATES / name, dest / name)
     if charts and not (dest / "vu-vega.html").exists():
         (dest / "vu-vega.html").write_text(f"<script>\n{vega_javascript()}\n</script>\n", encoding="utf-8")
-        draw = (QUARTO_TEMPLATES / "charts-after-body.html").read_text(encoding="utf-8")
-        draw = draw.replace("__VU_FORMAT_LOCALE__", _script_json(fmt.d3_format_locale()))
-        draw = draw.replace("__VU_TIME_LOCALE__", _script_json(fmt.d3_time_format_locale()))
-        (dest / "vu-charts.html").write_text(draw, encoding="utf-8")
+        # the same drawing script as the built-in page (templates/vu_html/charts.js)
+        draw = _chart_js(_script_json(fmt.d3_format_locale()), _script_json(fmt.d3_time_format_locale()))
+        (dest / "vu-charts.html").write_text(f"<script>\n{draw}\n</script>\n", encoding="utf-8")
 
 
 #: The project options of a standalone report (the batch's scratch project and the
