@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from chromium import Browser  # noqa: E402  (the DevTools client the browser tests use)
 NOTEBOOKS = ROOT / "notebooks"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 HOUSE_FONT = "Source Sans Pro"
@@ -172,53 +174,16 @@ class Lab:
 
 
 # --------------------------------------------------------------------------- Chromium (DevTools protocol)
-class Chromium:
-    """Headless Chromium with one page, driven over the DevTools protocol."""
+class Chromium(Browser):
+    """Headless Chromium with one page (the tests' DevTools client, ``tests/chromium.py``).
+
+    Only 127.0.0.1 (JupyterLab) resolves; every other host fails, as in the browser tests.
+    """
 
     def __init__(self, executable: str, width: int = 1280, height: int = 900, timeout: float = 30.0) -> None:
-        import websocket  # websocket-client
-
-        self.profile = Path(tempfile.mkdtemp(prefix="vu-chromium-"))
-        args = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-extensions", "--disable-default-apps", "--no-first-run", "--no-default-browser-check",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                f"--user-data-dir={self.profile}", "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = self.profile / "DevToolsActivePort"
-        deadline = time.monotonic() + timeout
-        while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError("Chromium startade inte (ingen DevToolsActivePort)")
-            time.sleep(0.05)
-        port, path = port_file.read_text().splitlines()[:2]
-        self.ws = websocket.create_connection(f"ws://127.0.0.1:{port}{path}", timeout=timeout, suppress_origin=True)
-        self._id = 0
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime"):
-            self.send(f"{domain}.enable", session=self.session)
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=self.session)
-        self.errors: list[str] = []
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 60.0) -> dict:
-        self._id += 1
-        msg: dict = {"id": self._id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        self.ws.send(json.dumps(msg))
-        self.ws.settimeout(timeout)
-        while True:
-            reply = json.loads(self.ws.recv())
-            if reply.get("id") == self._id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            if reply.get("method") == "Runtime.exceptionThrown":
-                self.errors.append(json.dumps(reply["params"].get("exceptionDetails", {}))[:300])
+        super().__init__(executable, timeout, extra_args=(f"--window-size={width},{height}",),
+                         resolver_rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+        self.session = self.new_page(width=width, height=height)
 
     def js(self, expression: str, timeout: float = 60.0):
         res = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True},
@@ -246,23 +211,6 @@ class Chromium:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path
-
-    def close(self) -> None:
-        try:
-            if getattr(self, "ws", None):
-                try:
-                    self.send("Browser.close", timeout=5)
-                except Exception:
-                    pass
-                self.ws.close()
-        finally:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-            shutil.rmtree(self.profile, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- the page

@@ -21,7 +21,8 @@ ALLOWED_SCHEMES = ("file:", "data:", "blob:", "about:")
 class Browser:
     """A headless Chromium driven over the DevTools protocol (minimal client)."""
 
-    def __init__(self, executable: str, timeout: float = 30.0) -> None:
+    def __init__(self, executable: str, timeout: float = 30.0, *, extra_args: tuple[str, ...] = (),
+                 resolver_rules: str = "MAP * ~NOTFOUND") -> None:
         import websocket  # websocket-client
 
         self.profile = Path(tempfile.mkdtemp(prefix="vu-chromium-"))
@@ -40,10 +41,11 @@ class Browser:
             "--no-first-run",
             "--no-default-browser-check",
             "--metrics-recording-only",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--host-resolver-rules={resolver_rules}",
             f"--user-data-dir={self.profile}",
             "--remote-debugging-address=127.0.0.1",
             "--remote-debugging-port=0",
+            *extra_args,
             "about:blank",
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
