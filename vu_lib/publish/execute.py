@@ -36,9 +36,10 @@ def worker_init(env: dict[str, str]) -> None:
 
     from vu_lib.publish.kernels import kernel_manager_class
 
-    from vu_lib.publish.zygote import die_with_parent
+    from vu_lib.publish.zygote import die_with_parent, lower_priority
 
     die_with_parent(int(env["VU_BATCH_PARENT"]) if env.get("VU_BATCH_PARENT") else None)
+    lower_priority()
     lighten_imports()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     os.environ.update(env)
