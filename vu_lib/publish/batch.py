@@ -47,11 +47,10 @@ from vu_lib.publish.cache import BatchState, Inputs, assign_keys, collect_inputs
 from vu_lib.core.exceptions import BatchUsageError, InputError, ParamsError, VuError
 from vu_lib.core.text import public_path
 from vu_lib.publish.execute import WorkerPool, format_execution_error, lighten_imports
-from vu_lib.publish.outputs import (FAILED_STATUSES, STATUS_CACHED, STATUS_FAILED, STATUS_OK, STATUS_RENDER_FAILED,
-                      atomic_write_text, clean_stale, clean_stale_temp_dirs, dump_json, now, publish_notebook,
-                      render_index, render_log_text, running_path, secs, summary_in_notebook, summary_marker,
-                      tables_in_notebook, tmp_name,
-                      write_tables_xlsx)
+from vu_lib.publish.forkpool import ReportPool, report_children_supported
+from vu_lib.publish.outputs import (FAILED_STATUSES, STATUS_CACHED, STATUS_OK, STATUS_RENDER_FAILED,
+                                    atomic_write_text, clean_stale, clean_stale_temp_dirs, dump_json, now,
+                                    render_index, render_log_text, running_path, secs)
 from vu_lib.model.periods import PeriodError
 from vu_lib.publish.plan import Job, NotebookSet, apply_extra_parameters, plan_budget, plan_run, validate_period
 
@@ -333,32 +332,44 @@ class Batch:
         todo = sorted(todo, key=expected, reverse=True)
         by_name = {job.name: job for job in todo}
         running = {job.name: running_path(self.nb_dir, job.name) for job in todo}
-        pool = WorkerPool(min(self.n_jobs, len(todo)), cwd=self.notebooks.directory,
+        children = self.renderer_factory is None and report_children_supported()
+        pool_class = ReportPool if children else WorkerPool
+        options = {"render": self.renderer_kind == "builtin"} if children else {}
+        pool = pool_class(min(self.n_jobs, len(todo)), cwd=self.notebooks.directory,
                           notebooks=[self.notebooks.path(j.notebook) for j in todo], preload=self.zygote_preload,
-                          store=self.inputs.store if self.preload_data else None)
+                          store=self.inputs.store if self.preload_data else None, **options)
         try:
             with pool:
+                if children:
+                    # Each child publishes and renders its own report: what it needs goes with it,
+                    # the displayed data fingerprint included (builds the sample store if needed).
+                    self.inputs.resolve_sample_fingerprint()
                 for job in todo:
-                    pool.submit({"name": job.name, "input": str(self.notebooks.path(job.notebook).resolve()),
-                                 "output": str(running[job.name].resolve()),
-                                 "parameters": {**job.parameters, "store": str(self.inputs.store)},
-                                 "cwd": str(Path(self.notebooks.directory).resolve())})
+                    request = {"name": job.name, "input": str(self.notebooks.path(job.notebook).resolve()),
+                               "output": str(running[job.name].resolve()),
+                               "parameters": {**job.parameters, "store": str(self.inputs.store)},
+                               "cwd": str(Path(self.notebooks.directory).resolve())}
+                    if children:
+                        request["spec"] = self._spec(job)
+                    pool.submit(request)
                 pool.wait_zygote()
-                # While the workers start: the displayed data fingerprint (builds the
-                # sample store if needed) and the renderer (imports nbconvert & co).
-                self.inputs.resolve_sample_fingerprint()
+                if not children:
+                    # While the workers start: the displayed data fingerprint (builds the
+                    # sample store if needed) and the renderer (imports nbconvert & co).
+                    self.inputs.resolve_sample_fingerprint()
                 if self.renderer_kind == "builtin":
-                    try:
-                        self._renderer_obj()
-                    except VuError:
-                        pass
+                    if not children:
+                        try:
+                            self._renderer_obj()
+                        except VuError:
+                            pass
                 else:
                     self._start_quarto()
                 bar = _progress(len(todo))
                 try:
                     for res in pool.results():
                         job = by_name[res["name"]]
-                        self._finish(job, res, running[job.name])
+                        self._finish(job, res)
                         bar.update(1)
                         status = self.results[job.name]["status"]
                         if status in FAILED_STATUSES:
@@ -425,72 +436,36 @@ class Batch:
             meta["namnd"] = namnder[job.namnd]
         return meta
 
-    def _export_tables(self, job: Job, nb, r: dict) -> None:
-        """Write the report's tables to ``<name>.xlsx`` (none: remove an old workbook) and list it in ``r``."""
-        t = time.perf_counter()
-        xlsx = self.directory / f"{job.name}.xlsx"
-        meta = {"title": job.title, "period_label": self.info.get("period_label", ""),
-                "modellversion": job.modellversion, **self.inputs.provenance(),
-                "generated": now()[:16].replace("T", " ")}
-        if write_tables_xlsx(tables_in_notebook(nb), xlsx, meta):
-            r["outputs"]["xlsx"] = xlsx.name
-        else:
-            xlsx.unlink(missing_ok=True)
-        r["render"]["xlsx"] = round(time.perf_counter() - t, 3)
-
-    def _finish(self, job: Job, res: dict, running: Path) -> None:
-        """Sign and publish the executed notebook; render and export tables when it succeeded."""
-        r = {"status": STATUS_FAILED, "exec": res.get("seconds"), "render": {}, "error": res.get("error"),
-             "started": res.get("started"), "ended": res.get("ended"), "executed_at": res.get("started"),
-             "outputs": None}
-        self.results[job.name] = r
+    def _spec(self, job: Job) -> dict:
+        """What :func:`vu_lib.publish.produce.produce` needs for ``job`` (JSON-able: a report child gets it too)."""
         nb_final = self.nb_dir / f"{job.name}.ipynb"
-        outputs = {"ipynb": nb_final.relative_to(self.directory).as_posix()}
-        nb = None
-        if running.is_file():
-            try:
-                nb = publish_notebook(running, nb_final, public={
-                    "store": (str(self.inputs.store), public_path(self.inputs.store)),
-                    "input_path": public_path(self.notebooks.path(job.notebook)),
-                    "output_path": nb_final.relative_to(self.directory).as_posix()})
-            except Exception as e:  # noqa: BLE001
-                r["error"] = (r["error"] + "\n" if r["error"] else "") + f"Notebooken kunde inte sparas: {e}"
-        if not res.get("ok") or nb is None:
-            if not res.get("ok") and r["error"] is None:
-                r["error"] = "okänt fel"
-            r["outputs"] = outputs if nb_final.is_file() else {}
-            return
-        r["saknar_atgarder"] = bool(summary_marker(nb).get("saknar_atgarder"))
-        # Outputs of the previous good run stay in place on a rendering error, but are
-        # only listed when this run produced them.
-        r["outputs"] = outputs
-        if self.renderer_kind == "quarto":
+        return {
+            "name": job.name,
+            "running": str(running_path(self.nb_dir, job.name).resolve()),
+            "final": str(nb_final),
+            "relative": nb_final.relative_to(self.directory).as_posix(),
+            "public": {"store": [str(self.inputs.store), public_path(self.inputs.store)],
+                       "input_path": public_path(self.notebooks.path(job.notebook)),
+                       "output_path": nb_final.relative_to(self.directory).as_posix()},
+            "directory": str(self.directory),
+            "formats": list(self.formats) if self.renderer_kind == "builtin" else [],
+            "meta": self._meta(job),
+            "xlsx_meta": {"title": job.title, "period_label": self.info.get("period_label", ""),
+                          "modellversion": job.modellversion, **self.inputs.provenance(),
+                          "generated": now()[:16].replace("T", " ")},
+        }
+
+    def _finish(self, job: Job, res: dict) -> None:
+        """Record a finished job: produced in a report child already, or published and rendered here."""
+        from vu_lib.publish.produce import produce
+
+        if "record" in res:  # a report child published, rendered and exported it
+            r, nb = res["record"], None
+        else:
+            r, nb = produce(self._spec(job), res, self._renderer_obj)
+        self.results[job.name] = r
+        if self.renderer_kind == "quarto" and r["status"] == STATUS_OK:
             self._submit_quarto(job, nb, r)
-            return
-        meta = self._meta(job)
-        tmps: dict[str, Path] = {}
-        try:
-            renderer = self._renderer_obj()
-            for fmt in self.formats:
-                tmp = tmps[fmt] = tmp_name(self.directory / f"{job.name}.{fmt}")
-                t = time.perf_counter()
-                getattr(renderer, f"render_{fmt}")(nb_final, tmp, meta)
-                if not tmp.is_file():
-                    raise VuError(f"renderaren skrev ingen {fmt}-fil")
-                r["render"][fmt] = round(time.perf_counter() - t, 3)
-            self._export_tables(job, nb, r)
-            r["summary"] = summary_in_notebook(nb)
-            for fmt, tmp in tmps.items():
-                final = self.directory / f"{job.name}.{fmt}"
-                os.replace(tmp, final)
-                outputs[fmt] = final.name
-            r["status"] = STATUS_OK
-        except Exception as e:  # noqa: BLE001 - a rendering error fails this job only
-            r["status"] = STATUS_RENDER_FAILED
-            r["error"] = f"Renderingen misslyckades: {format_execution_error(e)}"
-        finally:
-            for tmp in tmps.values():
-                tmp.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ Quarto
     def _start_quarto(self) -> None:
@@ -503,13 +478,15 @@ class Batch:
             self._renderer_error = f"Quarto kunde inte startas: {format_execution_error(e)}"
 
     def _submit_quarto(self, job: Job, nb, r: dict) -> None:
-        """Export the tables now and hand the notebook to Quarto, which renders it while the others run."""
+        """Hand the published notebook to Quarto, which renders it while the others run."""
         try:
             if self._quarto is None:
                 raise VuError(self._renderer_error or "Quarto startades inte")
-            self._export_tables(job, nb, r)
+            if nb is None:
+                import nbformat
+
+                nb = nbformat.read(self.nb_dir / f"{job.name}.ipynb", as_version=4)
             self._quarto.submit(job.name, nb, self._meta(job))
-            r["status"] = STATUS_OK
             r["_quarto"] = True
         except Exception as e:  # noqa: BLE001 - this job only
             r["status"] = STATUS_RENDER_FAILED

@@ -14,7 +14,6 @@ worker fails only its own job; the result says why
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -22,9 +21,9 @@ from typing import Any, Iterable, Iterator
 from vu_lib.core.exceptions import VuError
 from vu_lib.core.io import lighten_imports  # noqa: F401 - re-exported (the batch calls it)
 from vu_lib.publish.outputs import now
+from vu_lib.publish.produce import format_execution_error  # noqa: F401 - re-exported
 from vu_lib.publish.zygote import Zygote, preload_modules, zygote_supported
 
-_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _ENGINE_NAME = None
 
 
@@ -56,68 +55,22 @@ def worker_init(env: dict[str, str]) -> None:
 def papermill_engine() -> str:
     """Register (once) and return the name of the papermill engine the workers use.
 
-    papermill's NBClientEngine writes the whole output notebook before and
-    after every cell; for a report with fifteen cells and 250 kB of outputs
-    that is thirty serialisations per notebook. This engine writes at the
-    start, at most every ``autosave_cell_every`` seconds while cells run, on an
-    error and at the end (papermill's ``notebook_complete`` runs in a
-    ``finally``, so a dead kernel still leaves the partial notebook).
+    papermill's NBClientEngine with fewer saves of the output notebook
+    (:func:`vu_lib.publish.inprocess.execution_manager_class`).
     """
     global _ENGINE_NAME
     if _ENGINE_NAME:
         return _ENGINE_NAME
-    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+    from papermill.engines import NBClientEngine, papermill_engines
 
-    class VuExecutionManager(NotebookExecutionManager):
-        _throttle = False
-
-        def save(self, **kwargs):
-            if self._throttle and self.last_save_time is not None:
-                if (self.now() - self.last_save_time).total_seconds() < self.autosave_cell_every:
-                    return
-            super().save(**kwargs)
-
-        def _throttled(self, method, *args, **kwargs):
-            self._throttle = True
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self._throttle = False
-
-        def cell_start(self, cell, cell_index=None, **kwargs):
-            return self._throttled(super().cell_start, cell, cell_index, **kwargs)
-
-        def cell_complete(self, cell, cell_index=None, **kwargs):
-            return self._throttled(super().cell_complete, cell, cell_index, **kwargs)
+    from vu_lib.publish.inprocess import execute_with_fewer_saves
 
     class VuEngine(NBClientEngine):
-        @classmethod
-        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
-                             autosave_cell_every=30, **kwargs):
-            nb_man = VuExecutionManager(nb, output_path=output_path, progress_bar=progress_bar,
-                                        log_output=log_output, autosave_cell_every=autosave_cell_every)
-            nb_man.notebook_start()
-            try:
-                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
-            finally:
-                nb_man.cleanup_pbar()
-                nb_man.notebook_complete()
-            return nb_man.nb
+        execute_notebook = classmethod(execute_with_fewer_saves)
 
     papermill_engines.register("vu_batch", VuEngine)
     _ENGINE_NAME = "vu_batch"
     return _ENGINE_NAME
-
-
-def format_execution_error(e: BaseException) -> str:
-    """An error as text for the run log: a notebook's error with its cell and traceback (no ANSI colours)."""
-    ename = getattr(e, "ename", None)
-    if ename is not None:  # PapermillExecutionError
-        head = f"{ename}: {getattr(e, 'evalue', '')}"
-        where = f" (cell In[{e.exec_count}])" if getattr(e, "exec_count", None) is not None else ""
-        tb = "\n".join(_ANSI_RE.sub("", line) for line in (getattr(e, "traceback", None) or []))
-        return (head + where + ("\n" + tb if tb else "")).strip()
-    return f"{type(e).__name__}: {_ANSI_RE.sub('', str(e))}".strip()
 
 
 def execute_job(spec: dict) -> dict:

@@ -149,16 +149,21 @@ class Zygote:
         The zygote's working directory (the notebooks directory).
     store : Path, optional
         Load this store's Dataset before forking.
+    reports : bool
+        Prepare report children (:mod:`vu_lib.publish.inprocess`): papermill, its
+        in-process engine and an IPython shell preloaded; ``render``: the renderer too.
     """
 
-    def __init__(self, directory: Path, preload: list[str], cwd: Path, store: Path | None = None):
+    def __init__(self, directory: Path, preload: list[str], cwd: Path, store: Path | None = None,
+                 reports: bool = False, render: bool = False):
         import subprocess
 
         self.socket_path = str(Path(directory) / "zygote.sock")
         self.log_path = Path(directory) / "zygote.log"
         code = "import sys; sys.path[:0] = [sys.argv[1]]; from vu_lib.publish.zygote import main; main(sys.argv[2:])"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in close()
-        config = {"preload": list(preload), "store": str(store) if store else None, "parent": os.getpid()}
+        config = {"preload": list(preload), "store": str(store) if store else None, "parent": os.getpid(),
+                  "reports": reports, "render": render}
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code, str(PROJECT_ROOT), self.socket_path, json.dumps(config)],
             stdin=subprocess.PIPE, stdout=self._log, stderr=self._log, cwd=str(cwd),
@@ -279,6 +284,14 @@ def main(argv: list[str]) -> None:
             open_model(config["store"], params=load_params()).warm()
         except BaseException as e:  # noqa: BLE001
             print(f"preload data: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+    if config.get("reports"):
+        # Report children execute in themselves: papermill, the engine, a shell and the renderer, once.
+        try:
+            from vu_lib.publish.inprocess import prepare
+
+            prepare(render=bool(config.get("render")))
+        except BaseException as e:  # noqa: BLE001
+            print(f"preload reports: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
     gc.collect()
     gc.freeze()
     print(f"zygote ready: imports {t1 - t0:.2f} s, data {time.perf_counter() - t1:.2f} s",
@@ -322,12 +335,15 @@ def main(argv: list[str]) -> None:
             conn.sendall(json.dumps({"error": str(e)}).encode() + b"\n")
             conn.close()
             continue
-        if pid == 0:  # the kernel
-            conn.close()
+        if pid == 0:  # the kernel, or a report child (which answers on ``conn`` itself)
             srv.close()
+            if req.get("kind") == "report":
+                _become_report(conn, req, base_path)  # never returns
+            conn.close()
             _become_kernel(req, base_path)  # never returns
         children.add(pid)
-        conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        if req.get("kind") != "report":
+            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
         conn.close()
     srv.close()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -344,32 +360,74 @@ def main(argv: list[str]) -> None:
         pass
 
 
-def _become_kernel(req: dict, base_path: list[str]) -> None:
-    """In a forked child of the zygote: become ``python -m ipykernel_launcher <argv>``."""
-    import atexit
+def _child_setup(req: dict, base_path: list[str]) -> None:
+    """In a forked child of the zygote: signals, session, stdio, working directory, environment."""
     import signal
+
+    for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL if sig != signal.SIGPIPE else signal.SIG_IGN)
+    os.setsid()  # its own process group: the batch ends it with whatever it started
+    die_with_parent()  # the zygote
+    fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(fd, 0)
+    os.close(fd)
+    fd = os.open(req.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update(req["env"])
+    sys.path[:] = base_path
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed()
+
+
+def _exit_child(code: int) -> None:
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001
+        pass
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001
+        pass
+    os._exit(code)
+
+
+def _become_report(conn, req: dict, base_path: list[str]) -> None:
+    """In a forked child of the zygote: execute and produce one report (:func:`vu_lib.publish.inprocess.run_report`)."""
     import traceback
 
     code = 1
     try:
-        for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL if sig != signal.SIGPIPE else signal.SIG_IGN)
-        os.setsid()
-        die_with_parent()  # the zygote
-        fd = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(fd, 0)
-        os.close(fd)
-        fd = os.open(req.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.close(fd)
-        os.chdir(req["cwd"])
-        os.environ.clear()
-        os.environ.update(req["env"])
-        sys.path[:] = base_path
-        np = sys.modules.get("numpy")
-        if np is not None:
-            np.random.seed()
+        _child_setup(req, base_path)
+        from vu_lib.publish.inprocess import run_report
+
+        code = run_report(conn, req)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 0
+    except BaseException:  # noqa: BLE001 - the parent sees the connection close without a result
+        traceback.print_exc()
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
+        _exit_child(code)
+
+
+def _become_kernel(req: dict, base_path: list[str]) -> None:
+    """In a forked child of the zygote: become ``python -m ipykernel_launcher <argv>``."""
+    import traceback
+
+    code = 1
+    try:
+        _child_setup(req, base_path)
         import ipykernel_launcher  # noqa: F401 - for its path, as `-m` would set sys.argv[0]
 
         # parent_handle: ipykernel's parent poller ends the kernel if the zygote dies
@@ -384,13 +442,4 @@ def _become_kernel(req: dict, base_path: list[str]) -> None:
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
     finally:
-        try:
-            atexit._run_exitfuncs()
-        except BaseException:  # noqa: BLE001
-            pass
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except BaseException:  # noqa: BLE001
-            pass
-        os._exit(code)
+        _exit_child(code)

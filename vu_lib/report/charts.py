@@ -45,7 +45,7 @@ import re
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -367,11 +367,23 @@ def svg_from_spec(spec: Mapping[str, Any], beskrivning: str) -> str:
     key = (json.dumps(spec, sort_keys=True, default=str), str(beskrivning))
     hit = _SVG_MEMO.get(key)
     if hit is None:
-        hit = _SVG_MEMO[key] = _svg_from_spec(spec, beskrivning)
+        hit = _SVG_MEMO[key] = (_DRAWER or _svg_from_spec)(spec, beskrivning)
         while len(_SVG_MEMO) > _SVG_MEMO_SIZE:
             _SVG_MEMO.pop(next(iter(_SVG_MEMO)))
     return hit
 
+
+def draw_svgs_with(drawer: Callable[[Mapping[str, Any], str], str] | None) -> None:
+    """Let ``drawer(spec, beskrivning)`` draw the SVGs of :func:`svg_from_spec` in this process (None: vl-convert here).
+
+    A batch's report child asks the parent, whose vl-convert engine is warm, instead of
+    starting an engine of its own (:class:`vu_lib.publish.inprocess.ChartServer`).
+    """
+    global _DRAWER
+    _DRAWER = drawer
+
+
+_DRAWER: Callable[[Mapping[str, Any], str], str] | None = None
 
 #: The SVGs drawn lately, by spec and description: the renderer draws each chart once for the
 #: HTML page and the PDF of a notebook, not twice.
