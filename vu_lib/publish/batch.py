@@ -191,13 +191,17 @@ class Batch:
         tests with fixture notebooks).
     zygote_preload : list of str, optional
         Modules the zygote imports before forking kernels (None: the default set).
+    report_children : bool, optional
+        Execute and render each notebook in a report child forked from the zygote
+        (:mod:`vu_lib.publish.forkpool`) where that is supported; default: when no
+        ``renderer_factory`` is given (the children use the built-in renderer).
     """
 
     def __init__(self, jobs: list[Job], *, label: str, out: Path, inputs: Inputs, formats: list[str],
                  n_jobs: int | None = None, renderer: str = "auto", force: bool = False,
                  notebooks: NotebookSet | None = None, renderer_factory: Callable[[], Any] | None = None,
                  info: dict | None = None, out_stream=None, preload_data: bool = True,
-                 zygote_preload: list[str] | None = None):
+                 zygote_preload: list[str] | None = None, report_children: bool | None = None):
         self.jobs = jobs
         self.label = label
         self.out = Path(out)
@@ -214,6 +218,7 @@ class Batch:
         self.stream = out_stream or sys.stdout
         self.preload_data = preload_data
         self.zygote_preload = zygote_preload
+        self.report_children = report_children
         self._renderer = None
         self._renderer_error: str | None = None
         self._quarto = None  # QuartoPipeline while a quarto batch renders
@@ -332,7 +337,8 @@ class Batch:
         todo = sorted(todo, key=expected, reverse=True)
         by_name = {job.name: job for job in todo}
         running = {job.name: running_path(self.nb_dir, job.name) for job in todo}
-        children = self.renderer_factory is None and report_children_supported()
+        wanted = self.report_children if self.report_children is not None else self.renderer_factory is None
+        children = wanted and report_children_supported()
         pool_class = ReportPool if children else WorkerPool
         options = {"render": self.renderer_kind == "builtin"} if children else {}
         pool = pool_class(min(self.n_jobs, len(todo)), cwd=self.notebooks.directory,

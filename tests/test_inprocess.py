@@ -1,0 +1,145 @@
+"""The batch's report children (vu_lib.publish.inprocess, forkpool, produce).
+
+1. The in-process papermill engine gives a notebook the outputs a Jupyter kernel gives
+   it: the same notebook executed both ways (in fresh interpreters), compared cell by cell.
+2. A batch through report children: each child executes, publishes and renders its own
+   report with the real renderer; an error in one notebook and a child that dies without
+   a word each fail only their own job, with a message.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from batchkit import FAST, NBS, isolated_jupyter, statuses  # noqa: F401 (isolated_jupyter: autouse fixture)
+
+from vu_lib.cli import build_parser
+from vu_lib.publish import batch
+from vu_lib.publish.forkpool import report_children_supported
+
+CELLS = [
+    ("x = 1 + 1\nx", "a value: execute_result"),
+    ('print("hej")\nprint("då")', "two prints: one stream"),
+    ('import sys\nprint("till stderr", file=sys.stderr)\nprint("till stdout")', "stderr, then stdout"),
+    ('from IPython.display import display, Markdown, HTML\ndisplay(Markdown("**fet** <text>"))', "Markdown"),
+    ('h = display(HTML("<b>1</b>"), display_id=True)\nh.update(HTML("<b>2</b>"))', "a display updated"),
+    ('class R:\n    def _repr_mimebundle_(self, include=None, exclude=None):\n'
+     '        return {"application/vnd.vu.test+json": {"a": 1}, "text/plain": "R"}, {"k": "v"}\nR()',
+     "a mime bundle with metadata"),
+    ("display(1, 2)\n3;", "display of two values, a silenced result"),
+    ("1 / 0", "an error"),
+    ('print("körs inte")', "after the error: not run"),
+]
+
+RUN = """
+import json, sys, papermill as pm
+engine = sys.argv[3]
+kwargs = {"kernel_name": "python3", "progress_bar": False}
+if engine == "vu_inprocess":
+    from vu_lib.publish.inprocess import register_engine
+    kwargs["engine_name"] = register_engine()
+try:
+    pm.execute_notebook(sys.argv[1], sys.argv[2], **kwargs)
+except pm.PapermillExecutionError as e:
+    print(json.dumps({"ename": e.ename, "evalue": e.evalue, "cell_index": e.cell_index}))
+"""
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _execute(nb_path: Path, out: Path, engine: str, tmp_path: Path) -> tuple[nbformat.NotebookNode, dict]:
+    script = tmp_path / "run.py"
+    script.write_text(RUN, encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script), str(nb_path), str(out), engine],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return nbformat.read(out, as_version=4), json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _comparable(outputs: list) -> list:
+    """Outputs without what legitimately differs: a traceback's colouring and frames, and the
+    order of stdout against stderr (a kernel sends each stream on its own schedule)."""
+    out = []
+    for output in outputs:
+        o = dict(output)
+        if o["output_type"] == "error":
+            o["traceback"] = ANSI.sub("", o["traceback"][-1]).strip()  # the last line: "ZeroDivisionError: ..."
+        out.append(o)
+    return sorted(out, key=lambda o: o.get("name", "")) if all(o["output_type"] == "stream" for o in out) else out
+
+
+def test_engine_gives_what_a_kernel_gives(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src, _ in CELLS]
+    src = tmp_path / "prov.ipynb"
+    nbformat.write(nb, src)
+
+    kernel, kernel_error = _execute(src, tmp_path / "kernel.ipynb", "papermill", tmp_path)
+    child, child_error = _execute(src, tmp_path / "inprocess.ipynb", "vu_inprocess", tmp_path)
+
+    # Both stop at the error in cell 8 (index 7) with the same exception.
+    assert kernel_error == child_error == {"ename": "ZeroDivisionError", "evalue": "division by zero",
+                                           "cell_index": 7}
+    # (papermill adds Markdown cells that point at the error: the code cells are compared)
+    kernel_code = [c for c in kernel.cells if c.cell_type == "code"]
+    child_code = [c for c in child.cells if c.cell_type == "code"]
+    assert len(kernel_code) == len(child_code) == len(CELLS)
+    for (source, what), k, c in zip(CELLS, kernel_code, child_code):
+        assert c.source == source
+        assert _comparable(c.outputs) == _comparable(k.outputs), what
+        assert c.execution_count == k.execution_count, what
+        assert c.metadata.papermill["status"] == k.metadata.papermill["status"], what
+    # What was expected of each, written out (not taken from either run):
+    by = {what: cell for (_, what), cell in zip(CELLS, child_code)}
+    assert by["a value: execute_result"].outputs == [
+        {"output_type": "execute_result", "data": {"text/plain": "2"}, "metadata": {}, "execution_count": 1}]
+    assert by["two prints: one stream"].outputs == [{"output_type": "stream", "name": "stdout", "text": "hej\ndå\n"}]
+    assert [(o["name"], o["text"]) for o in by["stderr, then stdout"].outputs] == [
+        ("stderr", "till stderr\n"), ("stdout", "till stdout\n")]
+    assert by["a display updated"].outputs[0]["data"]["text/html"] == "<b>2</b>"
+    assert by["a mime bundle with metadata"].outputs[0]["data"]["application/vnd.vu.test+json"] == {"a": 1}
+    assert [o["data"]["text/plain"] for o in by["display of two values, a silenced result"].outputs] == ["1", "2"]
+    assert by["after the error: not run"].outputs == [] and by["after the error: not run"].execution_count is None
+    assert child.metadata.papermill["exception"] is True
+
+
+needs_fork = pytest.mark.skipif(not report_children_supported(), reason="report children need fork (Linux)")
+
+
+@needs_fork
+def test_batch_through_report_children(tmp_path):
+    """Each child renders with the real renderer; an error and a silent death fail only their own job."""
+    out = tmp_path / "reports"
+    args = build_parser().parse_args(
+        ["run", "--jobs", "2", "--out", str(out), "--store", str(out / "inget-lager.duckdb"), "--period", "2026-10",
+         "--namnd", "AN", "-p", "fail_vu", "AN-VB", "-p", "crash_vu", "AN-OPPNA"])
+    rc = batch.cli_run(args, notebooks=NBS, batch_options={**FAST, "report_children": True})
+    log = json.loads((out / "2026-10" / "korlogg.json").read_text(encoding="utf-8"))
+    st = statuses(log)
+    assert rc == 1
+    assert st["AN-VB"] == st["AN-OPPNA"] == "misslyckades"
+    assert {k: v for k, v in st.items() if k not in ("AN-VB", "AN-OPPNA")} == {
+        "AN-OMR-NV": "klar", "AN-OMR-NO": "klar", "AN-OMR-CN": "klar", "AN": "klar"}
+    errors = {j["namn"]: j["fel"] for j in log["jobb"]}
+    assert errors["AN-VB"].startswith("ValueError: avsiktligt fel i AN-VB")
+    assert errors["AN-OPPNA"].startswith("Rapportprocessen avslutades oväntat")
+    period = out / "2026-10"
+    for name in ("AN-OMR-NV", "AN-OMR-NO", "AN-OMR-CN", "AN"):
+        html = (period / f"{name}.html").read_text(encoding="utf-8")
+        assert 'lang="sv"' in html and 'class="vu-sidfot"' in html  # the real renderer's page, not a fake
+        assert (period / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+        job = next(j for j in log["jobb"] if j["namn"] == name)
+        assert set(job["rendering_sekunder"]) == {"html", "pdf", "xlsx"}
+        nb = nbformat.read(period / "notebooks" / f"{name}.ipynb", as_version=4)
+        assert nb.metadata.papermill["exception"] is None
+    # The failed notebook is published with its error; nothing half-written is left.
+    failed = nbformat.read(period / "notebooks" / "AN-VB.ipynb", as_version=4)
+    assert failed.metadata.papermill["exception"] is True
+    assert not (period / "AN-VB.html").exists() and not (period / "AN-OPPNA.html").exists()
+    assert not [p.name for p in period.rglob("*") if ".tmp" in p.name or p.name.endswith(".running.ipynb")]
