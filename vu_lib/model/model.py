@@ -90,6 +90,7 @@ class Model(Tables):
         nyckeltal.nyckeltal_all(self.params, self)
         results.medel_report(self.params, self, self.period.ar, self.period.manad)
         results.medel_summary(self.params, self, self.period.ar, self.period.manad)
+        transfers.reconcile_transfers(self.params, self, self.period.ar, self.period.manad)
         return self
 
     @property

@@ -95,6 +95,18 @@ def _medel(dataset, vu_id: str, year: int, month: int) -> Decimal:
     return exact_sum(m["belopp"])
 
 
+def _cached(params: Params, dataset, name: str, build):
+    """``build()`` once per :class:`~vu_lib.model.ledger.Tables` (a Model), a copy to each caller; else built."""
+    from vu_lib.model.ledger import Tables
+
+    if isinstance(dataset, Tables) and dataset.params is params:
+        df = dataset.get(name, build)
+        out = df.copy()
+        out.attrs = dict(df.attrs)
+        return out
+    return build()
+
+
 def monthly_transfers(params: Params, dataset, vu_id: str, year: int, to_month: int | None = None) -> pd.DataFrame:
     """``T_{v,m}`` for months 1..``to_month`` of ``year``, with each part.
 
@@ -110,10 +122,15 @@ def monthly_transfers(params: Params, dataset, vu_id: str, year: int, to_month: 
         kr), ``rorlig`` (Σ_s round_öre(q R)), ``medel`` (M), ``overforing``
         (T = fast + rorlig + medel).
     """
+    to_month = to_month or _default_to_month(dataset, year)
+    return _cached(params, dataset, f"monthly_transfers:{vu_id}:{year}:{to_month}",
+                   lambda: _monthly_transfers(params, dataset, vu_id, year, to_month))
+
+
+def _monthly_transfers(params: Params, dataset, vu_id: str, year: int, to_month: int) -> pd.DataFrame:
     from vu_lib.model.compensation import model_version
     from vu_lib.model.trace import stamp, trace_for
 
-    to_month = to_month or _default_to_month(dataset, year)
     fixed = monthly_fixed(params, vu_id, year)
     var = variable_detail(params, dataset, vu_id, year, to_month)
     rows = []
@@ -172,6 +189,21 @@ def reconcile_transfers(params: Params, dataset, year: int, to_month: int | None
     from vu_lib.model.trace import stamp, trace_for
 
     to_month = to_month or _default_to_month(dataset, year)
+    everyone = params.vu_ids(include_separata=True)
+    ids = list(vu_ids) if vu_ids is not None else everyone
+    if set(ids) <= set(everyone):  # sliced from every VU's, built once per model (the zygote warms it)
+        full = _cached(params, dataset, f"reconcile:{year}:{to_month}",
+                       lambda: _reconcile(params, dataset, year, to_month, everyone))
+        if ids == everyone:
+            return full
+        df = pd.concat([full[full["vu"] == v] for v in ids], ignore_index=True)
+        return stamp(df, trace_for(params, dataset, year, to_month))
+    return _reconcile(params, dataset, year, to_month, ids)
+
+
+def _reconcile(params: Params, dataset, year: int, to_month: int, vu_ids: list[str]) -> pd.DataFrame:
+    from vu_lib.model.trace import stamp, trace_for
+
     t = transfers(params, dataset, year, to_month, vu_ids)
     led = dataset.ledger
     led = led[(led["kodtyp"] == "KOMPLEMENT") & (led["ar"] == year) & led["kontoslag"].isin(BOOKED_KINDS)]
