@@ -199,3 +199,4 @@ def test_kill_9_of_vu_ingest(tmp_path, sample, delay, existing):
     assert store_fingerprint(store) == store_fingerprint(full)
     assert store.stat().st_size <= full.stat().st_size * 1.1
     assert _debris(store.parent) == []
+

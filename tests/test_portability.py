@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,37 @@ def test_pid_alive_probes_without_signalling():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     assert not pid_alive(child.pid)
+
+
+WATCHED = """
+import sys, time
+from vu_lib.publish.zygote import watch_parent
+watch_parent(int(sys.argv[1]), interval=0.1)
+print("klar", flush=True)
+time.sleep(60)
+"""
+MIDDLE = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(__import__("os").getpid())], stdout=sys.stdout)
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_portable_watchdog_ends_an_orphan():
+    """watch_parent (die_with_parent's way on Windows and macOS) ends a process whose parent was killed."""
+    import psutil
+
+    middle = subprocess.Popen([sys.executable, "-c", MIDDLE, WATCHED], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(middle.stdout.readline())
+        assert middle.stdout.readline().strip() == "klar"  # the watchdog runs
+        assert psutil.pid_exists(child)
+        middle.kill()
+        middle.wait()
+        deadline = time.monotonic() + 10
+        while psutil.pid_exists(child) and psutil.Process(child).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the orphan outlived its parent by 10 s"
+            time.sleep(0.05)
+    finally:
+        middle.kill()

@@ -9,14 +9,20 @@ A batch goes through five steps, each in its own module:
    successful run and whose outputs are all in place is skipped ("oförändrad,
    hoppar över"). This path imports nothing heavy (no pandas, DuckDB,
    papermill or nbformat), so an unchanged re-run takes well under a second.
-3. **Execute** (:mod:`vu_lib.execute`, :mod:`vu_lib.kernels`,
-   :mod:`vu_lib.zygote`): the other jobs run with papermill in long-lived
-   worker processes (``--jobs``), their kernels forked from a zygote that has
-   imported pandas, altair, vu_lib and ipykernel once and loaded the Dataset.
-4. **Render** (here): the parent renders each executed notebook as soon as it
-   is done, with one :class:`vu_lib.render.Renderer` (or hands it to a
-   :class:`vu_lib.publish.quarto.QuartoPipeline`, which renders it with Quarto while
-   the others still run), and exports its tables to Excel.
+3. **Execute** (:mod:`vu_lib.publish.forkpool`, :mod:`vu_lib.publish.inprocess`):
+   on Linux one *report child* per notebook, forked from a zygote
+   (:mod:`vu_lib.publish.zygote`) that has imported pandas, Altair, vu_lib,
+   papermill and the renderer once and warmed the model, executes the notebook
+   in-process through papermill, then renders it (step 4) itself. Elsewhere
+   (:mod:`vu_lib.publish.execute`, :mod:`vu_lib.publish.kernels`): papermill in
+   long-lived worker processes (``--jobs``), each notebook in a kernel of its own.
+4. **Render** (:mod:`vu_lib.publish.produce`): publish the executed notebook,
+   render HTML and PDF with the built-in :class:`vu_lib.publish.render.Renderer`
+   and export its tables to Excel: in the report child (its chart SVGs drawn by
+   the parent's warm vl-convert engine), or in the parent as soon as a worker has
+   executed the notebook. With Quarto, the parent hands each notebook to a
+   :class:`vu_lib.publish.quarto.QuartoPipeline`, which renders it while the
+   others still run.
 5. **Publish** (:mod:`vu_lib.outputs`): signed notebooks, reports, workbooks,
    ``index.html``, the run log and the cache state, each written atomically.
 
@@ -323,7 +329,7 @@ class Batch:
 
     # ------------------------------------------------------------------ execution
     def _execute_and_render(self, todo: list[Job], state: BatchState) -> None:
-        """Execute ``todo`` in a :class:`~vu_lib.execute.WorkerPool`; publish each notebook as soon as it is done."""
+        """Execute ``todo`` in report children or a :class:`~vu_lib.publish.execute.WorkerPool`; publish each as it is done."""
         lighten_imports()
         self.nb_dir.mkdir(parents=True, exist_ok=True)
         clean_stale(self.directory)

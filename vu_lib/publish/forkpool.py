@@ -77,6 +77,7 @@ class ReportPool:
         os.environ["VU_BATCH"] = "1"  # inherited by the zygote, hence by every child
         try:
             preload = list(self.preload) if self.preload is not None else preload_modules(self.notebooks)
+            preload = [m for m in preload if not m.startswith("ipykernel")]  # no kernels here
             self.zygote = Zygote(self.tmpdir, preload, self.cwd, store=self.store, reports=True, render=self.render)
             if self.render:
                 from vu_lib.publish.inprocess import ChartServer

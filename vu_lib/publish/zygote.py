@@ -1,15 +1,26 @@
-"""The zygote: a process that preloads the notebooks' imports and forks kernels on request.
+"""The zygote: a process that preloads the notebooks' imports and forks kernels or report children on request.
 
 A kernel started as a fresh ``python -m ipykernel_launcher`` spends seconds
 importing pandas, altair, vu_lib and ipykernel. The zygote does that once
-(and loads the Dataset, which :func:`vu_lib.data.load_dataset` caches per
+(and warms the model, which :func:`vu_lib.model.model.open_model` keeps per
 process); each kernel is then a ``fork()`` of it, started in a fraction of
 the time. After preloading, the zygote freezes its heap out of the cyclic
-GC's reach, so the kernels' collections don't walk (and copy-on-write) it.
+GC's reach, so the children's collections don't walk (and copy-on-write) it.
 
-The batch's parent starts one :class:`Zygote` per batch; the workers' kernel
-provisioner (:mod:`vu_lib.kernels`) asks it for a kernel over its Unix socket
-(:func:`fork_kernel`). On by default on Linux (:func:`zygote_supported`).
+The batch's parent starts one :class:`Zygote` per batch, in one of two modes:
+
+- **report children** (``reports=True``, the default on Linux): the zygote also
+  preloads papermill, an IPython shell and the renderer
+  (:func:`vu_lib.publish.inprocess.prepare`); the parent's
+  :class:`~vu_lib.publish.forkpool.ReportPool` asks it for one child per
+  notebook, which executes, publishes and renders it and answers on the socket
+  it was forked with (:func:`_become_report`);
+- **kernels**: the workers' kernel provisioner (:mod:`vu_lib.publish.kernels`)
+  asks it for a kernel over its Unix socket (:func:`fork_kernel`).
+
+On by default on Linux (:func:`zygote_supported`). Every child runs in its own
+session (process group) below the parent's priority (:func:`lower_priority`)
+and dies with the zygote, which dies with the batch (:func:`die_with_parent`).
 """
 from __future__ import annotations
 
@@ -205,12 +216,14 @@ class Zygote:
 
 
 def die_with_parent(parent: int | None = None) -> None:
-    """Let the kernel kill this process (SIGKILL) when its parent dies (Linux ``PR_SET_PDEATHSIG``).
+    """End this process when its parent dies (``kill -9`` included).
 
-    So the batch's workers, zygote and kernels never outlive a ``vu run`` that is
-    killed (``kill -9`` included). ``parent``: the pid the parent should have; when
-    it is already gone (reparented before the call) the process exits at once.
-    Elsewhere a no-op (the workers' pipes and the kernels' parent polling remain).
+    So the batch's workers, zygote, kernels and report children never outlive a
+    ``vu run`` that is killed. On Linux the kernel does it (``PR_SET_PDEATHSIG``:
+    SIGKILL when the parent dies). Elsewhere (Windows, macOS), given the parent's pid,
+    a watchdog thread checks every half second that the parent still lives
+    (:func:`watch_parent`). ``parent``: the pid the parent should have; when it is
+    already gone (reparented before the call) the process exits at once.
     """
     if sys.platform.startswith("linux"):
         try:
@@ -221,8 +234,40 @@ def die_with_parent(parent: int | None = None) -> None:
             libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
         except Exception:  # noqa: BLE001 - best effort
             pass
+    elif parent is not None:
+        watch_parent(parent)
     if parent is not None and os.getppid() != parent:
         os._exit(1)
+
+
+def _parent_alive(parent: int) -> bool:
+    if sys.platform == "win32":
+        import psutil
+
+        try:
+            return psutil.Process(parent).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+    return os.getppid() == parent  # POSIX: an orphan is re-parented (to init or a subreaper)
+
+
+def watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Start a daemon thread that ends this process (``os._exit(1)``) once ``parent`` is gone.
+
+    The portable way for :func:`die_with_parent` where the operating system has no
+    parent-death signal: POSIX sees the process re-parented, Windows asks psutil
+    whether the parent's pid still runs.
+    """
+    import threading
+
+    def watch() -> None:
+        import time as _time
+
+        while _parent_alive(parent):
+            _time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="vu-watch-parent", daemon=True).start()
 
 
 def lower_priority() -> None:
