@@ -100,7 +100,10 @@ def produce(spec: dict, res: dict, renderer: Callable[[], Any] | None) -> tuple[
         for fmt in spec["formats"]:
             tmp = tmps[fmt] = tmp_name(directory / f"{spec['name']}.{fmt}")
             t = time.perf_counter()
-            getattr(renderer(), f"render_{fmt}")(final, tmp, spec["meta"])
+            r_obj = renderer()
+            # The built-in renderer takes the notebook in hand (not read again); other renderers a path.
+            source = nb if getattr(r_obj, "reads_notebook_nodes", False) else final
+            getattr(r_obj, f"render_{fmt}")(source, tmp, spec["meta"])
             if not tmp.is_file():
                 raise VuError(f"renderaren skrev ingen {fmt}-fil")
             r["render"][fmt] = round(time.perf_counter() - t, 3)

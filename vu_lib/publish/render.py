@@ -393,8 +393,11 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     return target
 
 
-def _read_notebook(nb_path: str | os.PathLike) -> nbformat.NotebookNode:
-    return nbformat.read(str(nb_path), as_version=4)
+def _read_notebook(nb: str | os.PathLike | nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook at a path, or the notebook itself when one is given (the renderer copies it before changing it)."""
+    if isinstance(nb, dict):
+        return nb
+    return nbformat.read(str(nb), as_version=4)
 
 
 def _tags(cell: Mapping) -> set[str]:
@@ -756,6 +759,9 @@ class Renderer:
     Not thread-safe: use one Renderer per thread or process.
     """
 
+    #: ``render_html`` and ``render_pdf`` take a NotebookNode as well as a path.
+    reads_notebook_nodes = True
+
     def __init__(
         self,
         *,
@@ -884,13 +890,14 @@ class Renderer:
             body = body.replace(_VEGA_SLOT, vega_js, 1)
         return body
 
-    def render_html(self, nb_path: str | os.PathLike, out_path: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
+    def render_html(self, nb_path: str | os.PathLike | nbformat.NotebookNode, out_path: str | os.PathLike,
+                    meta: Mapping[str, Any]) -> Path:
         """Render an executed notebook to a self-contained HTML page.
 
         Parameters
         ----------
-        nb_path : path-like
-            The executed notebook (papermill output).
+        nb_path : path-like or NotebookNode
+            The executed notebook (papermill output), or the notebook itself (not changed).
         out_path : path-like
             The .html file, written atomically.
         meta : mapping
@@ -1002,13 +1009,14 @@ class Renderer:
         for p in work.iterdir():
             shutil.copy2(p, dest / p.name)
 
-    def render_pdf(self, nb_path: str | os.PathLike, out_path: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
+    def render_pdf(self, nb_path: str | os.PathLike | nbformat.NotebookNode, out_path: str | os.PathLike,
+                   meta: Mapping[str, Any]) -> Path:
         """Render an executed notebook to an A4 PDF.
 
         Parameters
         ----------
-        nb_path : path-like
-            The executed notebook.
+        nb_path : path-like or NotebookNode
+            The executed notebook, or the notebook itself (not changed).
         out_path : path-like
             The .pdf file, written atomically.
         meta : mapping
