@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbformat.sign import NotebookNotary
 from batchkit import FAST, NBS, isolated_jupyter, statuses  # noqa: F401 (isolated_jupyter: autouse fixture)
 
 from vu_lib.cli import build_parser
@@ -138,6 +139,8 @@ def test_batch_through_report_children(tmp_path):
         assert set(job["rendering_sekunder"]) == {"html", "pdf", "xlsx"}
         nb = nbformat.read(period / "notebooks" / f"{name}.ipynb", as_version=4)
         assert nb.metadata.papermill["exception"] is None
+        # Trusted in JupyterLab: the child computed the digest, the parent stored it.
+        assert NotebookNotary().check_signature(nb), name
     # The failed notebook is published with its error; nothing half-written is left.
     failed = nbformat.read(period / "notebooks" / "AN-VB.ipynb", as_version=4)
     assert failed.metadata.papermill["exception"] is True

@@ -448,6 +448,14 @@ class Batch:
             meta["namnd"] = namnder[job.namnd]
         return meta
 
+    def _notary(self):
+        """The batch's one writer of the notebook signatures database (report children send digests)."""
+        if getattr(self, "_notary_obj", None) is None:
+            from nbformat.sign import NotebookNotary
+
+            self._notary_obj = NotebookNotary()
+        return self._notary_obj
+
     def _spec(self, job: Job) -> dict:
         """What :func:`vu_lib.publish.produce.produce` needs for ``job`` (JSON-able: a report child gets it too)."""
         nb_final = self.nb_dir / f"{job.name}.ipynb"
@@ -473,6 +481,14 @@ class Batch:
 
         if "record" in res:  # a report child published, rendered and exported it
             r, nb = res["record"], None
+            signature = r.pop("signatur", None)
+            if signature:
+                from vu_lib.publish.outputs import store_signature
+
+                try:
+                    store_signature(signature, self._notary())
+                except Exception as e:  # noqa: BLE001 - the report stands; JupyterLab asks to trust it
+                    self._say(f"{job.name}: notebookens signatur kunde inte sparas: {e}")
         else:
             r, nb = produce(self._spec(job), res, self._renderer_obj)
         self.results[job.name] = r

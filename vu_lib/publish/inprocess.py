@@ -290,9 +290,12 @@ def register_engine() -> str:
 def prepare(render: bool) -> None:
     """In the zygote, before forking report children: papermill, the engine, the shell, the renderer."""
     import papermill  # noqa: F401
+    from nbformat.sign import NotebookNotary
 
     register_engine()
     _shell()
+    notary = _STATE["notary"] = NotebookNotary()
+    notary.secret  # noqa: B018 - read (or created) once here, not by each child at the same time
     if render:
         try:
             import pypandoc
@@ -350,7 +353,14 @@ def run_report(conn: socket.socket, req: dict) -> int:
         res["error"] = format_execution_error(e)
     res["seconds"] = time.perf_counter() - t0
     res["ended"] = now()
-    record, _ = produce(spec, res, _renderer)
+    record, nb = produce({**spec, "sign": False}, res, _renderer)
+    if nb is not None:
+        from vu_lib.publish.outputs import notebook_signature
+
+        try:
+            record["signatur"] = notebook_signature(nb, _STATE.get("notary"))
+        except Exception as e:  # noqa: BLE001 - the report stands; JupyterLab will ask to trust it
+            print(f"signaturen kunde inte beräknas: {e}", file=sys.stderr)
     _send(conn, {**res, "record": record})
     return 0
 

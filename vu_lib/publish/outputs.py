@@ -135,11 +135,14 @@ def public_notebook(nb, public: dict) -> None:
                 cell["source"] = src.replace(f"store = {old}", f"store = {new}")
 
 
-def publish_notebook(running: Path, final: Path, public: dict | None = None):
+def publish_notebook(running: Path, final: Path, public: dict | None = None, sign: bool = True):
     """Sign the executed notebook at ``running`` and write it to ``final`` atomically.
 
     The signature (in the user's Jupyter data directory) makes JupyterLab
     trust the notebook's outputs. ``running`` is removed in any case.
+    ``sign=False``: the caller has the signature stored (a report child leaves
+    it to the batch's parent, the one writer of the signatures database:
+    :func:`notebook_signature`).
 
     Returns
     -------
@@ -153,11 +156,33 @@ def publish_notebook(running: Path, final: Path, public: dict | None = None):
         nb = nbformat.read(running, as_version=4)
         if public:
             public_notebook(nb, public)
-        NotebookNotary().sign(nb)
+        if sign:
+            NotebookNotary().sign(nb)
         atomic_write_text(final, nbformat.writes(nb))
         return nb
     finally:
         Path(running).unlink(missing_ok=True)
+
+
+def notebook_signature(nb, notary=None) -> list[str]:
+    """``[digest, algorithm]`` of ``nb`` as :class:`nbformat.sign.NotebookNotary` computes it (nothing stored).
+
+    nbformat keeps signatures in an SQLite database that it renames away when it
+    cannot open it (``database is locked`` under concurrent writers): so only the
+    batch's parent writes to it (:func:`store_signature`), and report children
+    send it the digest.
+    """
+    from nbformat.sign import NotebookNotary
+
+    notary = notary or NotebookNotary()
+    return [notary.compute_signature(nb), notary.algorithm]
+
+
+def store_signature(signature: list[str], notary=None) -> None:
+    """Store a digest from :func:`notebook_signature`: the notebook is trusted in JupyterLab."""
+    from nbformat.sign import NotebookNotary
+
+    (notary or NotebookNotary()).store.store_signature(*signature)
 
 
 def tables_in_notebook(nb) -> list[dict]:

@@ -25,6 +25,8 @@ The specification (a JSON-able dict, built by the parent: :meth:`Batch._spec`):
 ``formats``         the formats rendered here (``[]`` when Quarto renders)
 ``meta``            the renderer's metadata (:data:`vu_lib.publish.render.META_KEYS`)
 ``xlsx_meta``       the workbook's provenance sheet
+``sign``            sign the notebook here (default); False in a report child, which sends
+                    the digest to the parent instead (:func:`vu_lib.publish.outputs.notebook_signature`)
 """
 from __future__ import annotations
 
@@ -85,7 +87,7 @@ def produce(spec: dict, res: dict, renderer: Callable[[], Any] | None) -> tuple[
     nb = None
     if running.is_file():
         try:
-            nb = publish_notebook(running, final, public=spec.get("public"))
+            nb = publish_notebook(running, final, public=spec.get("public"), sign=spec.get("sign", True))
         except Exception as e:  # noqa: BLE001
             r["error"] = (r["error"] + "\n" if r["error"] else "") + f"Notebooken kunde inte sparas: {e}"
     if not res.get("ok") or nb is None:
