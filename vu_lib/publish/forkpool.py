@@ -99,6 +99,8 @@ class ReportPool:
     def submit(self, request: dict) -> None:
         """Queue a report: name, input (notebook path), parameters, spec (for :func:`vu_lib.publish.produce.produce`)."""
         env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "VU_BATCH": "1"}
+        # As ipykernel does: matplotlib figures (if a notebook draws any) become display outputs.
+        env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         self._queue.append({**request, "kind": "report", "cwd": str(self.cwd.resolve()), "env": env,
                             "log": str(self.tmpdir / f"{request['name']}.log"),
                             "charts": self.charts.path if self.charts is not None else None})
