@@ -146,3 +146,27 @@ def test_batch_through_report_children(tmp_path):
     assert failed.metadata.papermill["exception"] is True
     assert not (period / "AN-VB.html").exists() and not (period / "AN-OPPNA.html").exists()
     assert not [p.name for p in period.rglob("*") if ".tmp" in p.name or p.name.endswith(".running.ipynb")]
+
+
+@needs_fork
+def test_chart_client_prefetch_answers_in_any_order(tmp_path):
+    """Charts asked for all at once are matched to their answers whatever order they are used in."""
+    from vu_lib.core.exceptions import VuError
+    from vu_lib.publish.inprocess import ChartClient, ChartServer
+
+    def spec(n):
+        return {"data": {"values": [{"a": n, "b": 1}]}, "mark": "bar",
+                "encoding": {"x": {"field": "a", "type": "quantitative"}, "y": {"field": "b", "type": "quantitative"}}}
+
+    server = ChartServer(tmp_path)
+    try:
+        client = ChartClient(server.path)
+        client.prefetch([(spec(1), "ett"), (spec(2), "två"), ({"mark": "ingen-sådan"}, "trasig")])
+        assert 'aria-label="två"' in client(spec(2), "två")  # its answer is second in line
+        with pytest.raises(VuError, match="diagrammet kunde inte ritas"):
+            client({"mark": "ingen-sådan"}, "trasig")
+        assert 'aria-label="ett"' in client(spec(1), "ett")
+        assert 'aria-label="tre"' in client(spec(3), "tre")  # not prefetched: asked and answered at once
+        assert not client._pending and not client._ready
+    finally:
+        server.close()

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENGINE_NAME", "InProcessEngine", "prepare", "run_report", "ChartServer", "chart_client"]
+__all__ = ["ENGINE_NAME", "InProcessEngine", "prepare", "run_report", "ChartServer", "ChartClient", "chart_payloads"]
 
 #: The papermill engine's name (registered by :func:`prepare`).
 ENGINE_NAME = "vu_inprocess"
@@ -338,17 +338,21 @@ def run_report(conn: socket.socket, req: dict) -> int:
     from vu_lib.publish.produce import format_execution_error, produce
 
     _send(conn, {"pid": os.getpid()})
+    client = None
     if req.get("charts"):
         from vu_lib.report import charts
 
-        charts.draw_svgs_with(chart_client(req["charts"]))
+        client = ChartClient(req["charts"])
+        charts.draw_svgs_with(client)
     spec = req["spec"]
     started, t0 = now(), time.perf_counter()
     res: dict[str, Any] = {"name": req["name"], "ok": False, "error": None, "started": started}
     try:
-        pm.execute_notebook(req["input"], spec["running"], parameters=req["parameters"], kernel_name="python3",
-                            progress_bar=False, log_output=False, engine_name=register_engine())
+        nb = pm.execute_notebook(req["input"], spec["running"], parameters=req["parameters"], kernel_name="python3",
+                                 progress_bar=False, log_output=False, engine_name=register_engine())
         res["ok"] = True
+        if client is not None:  # the parent draws them while this child publishes
+            client.prefetch(chart_payloads(nb))
     except BaseException as e:  # noqa: BLE001 - every failure is reported
         res["error"] = format_execution_error(e)
     res["seconds"] = time.perf_counter() - t0
@@ -429,24 +433,74 @@ class ChartServer:
             pass
 
 
-def chart_client(path: str):
-    """A drawing function for :func:`vu_lib.report.charts.draw_svgs_with` that asks the :class:`ChartServer`."""
-    state: dict[str, Any] = {}
+class ChartClient:
+    """A report child's side of the :class:`ChartServer`: a drawing function for
+    :func:`vu_lib.report.charts.draw_svgs_with`, with :meth:`prefetch`.
 
-    def draw(spec, beskrivning: str) -> str:
+    Requests and answers travel in order on one connection. :meth:`prefetch` sends
+    every chart of the executed notebook at once and reads nothing, so the parent
+    draws them while the child publishes the notebook and writes its workbook; a
+    later call for one of them reads the answers up to its own.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._sock: socket.socket | None = None
+        self._file = None
+        self._pending: list[str] = []  # keys of requests sent, answers not read yet
+        self._ready: dict[str, dict] = {}
+
+    @staticmethod
+    def _key(spec, beskrivning: str) -> str:
+        return json.dumps([spec, str(beskrivning)], sort_keys=True, default=str)
+
+    def _send(self, spec, beskrivning: str) -> str:
+        if self._sock is None:
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._sock.connect(self.path)
+            self._file = self._sock.makefile("rb")
+        key = self._key(spec, beskrivning)
+        self._sock.sendall(json.dumps({"spec": spec, "beskrivning": beskrivning}).encode("utf-8") + b"\n")
+        self._pending.append(key)
+        return key
+
+    def _read_one(self) -> None:
         from vu_lib.core.exceptions import VuError
 
-        if "file" not in state:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(path)
-            state["sock"], state["file"] = s, s.makefile("rb")
-        state["sock"].sendall(json.dumps({"spec": spec, "beskrivning": beskrivning}).encode("utf-8") + b"\n")
-        line = state["file"].readline()
+        line = self._file.readline()
         if not line:
             raise VuError("diagramtjänsten svarade inte")
-        answer = json.loads(line)
+        self._ready[self._pending.pop(0)] = json.loads(line)
+
+    def prefetch(self, charts) -> None:
+        """Ask for every ``(spec, beskrivning)`` now; the answers are read when needed."""
+        for spec, beskrivning in charts:
+            key = self._key(spec, beskrivning)
+            if key not in self._ready and key not in self._pending:
+                self._send(spec, beskrivning)
+
+    def __call__(self, spec, beskrivning: str) -> str:
+        from vu_lib.core.exceptions import VuError
+
+        key = self._key(spec, beskrivning)
+        if key not in self._ready and key not in self._pending:
+            self._send(spec, beskrivning)
+        while key not in self._ready:
+            self._read_one()
+        answer = self._ready.pop(key)
         if "error" in answer:
             raise VuError(f"diagrammet kunde inte ritas: {answer['error']}")
         return answer["svg"]
 
-    return draw
+
+def chart_payloads(nb) -> list[tuple[Any, str]]:
+    """``(spec, beskrivning)`` of every vu chart in an executed notebook's outputs, in order."""
+    from vu_lib.report.charts import VEGALITE_MIME
+
+    found = []
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            payload = (out.get("data") or {}).get(VEGALITE_MIME)
+            if isinstance(payload, dict) and "spec" in payload:
+                found.append((payload["spec"], payload.get("beskrivning", "")))
+    return found
