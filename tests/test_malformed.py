@@ -108,6 +108,12 @@ RUNAWAY[1] = RUNAWAY[1].replace(";rad 1", ';"rad 1')     # row 3 opens a quote .
 RUNAWAY[28] = RUNAWAY[28] + '"'                          # ... closed only on row 30
 UNCLOSED = hb_lines(5)
 UNCLOSED[2] = UNCLOSED[2].replace(";rad 2", ';"rad 2')   # row 4, never closed
+STRAY_THEN_RUNAWAY = hb_lines(8)
+STRAY_THEN_RUNAWAY[0] += ' 5"'                              # row 2: a stray quote (a character) ...
+STRAY_THEN_RUNAWAY[2] = STRAY_THEN_RUNAWAY[2].replace(";rad 2", ';"rad 2')  # ... row 4 opens a quote ...
+STRAY_THEN_RUNAWAY[5] += '"'                                # ... closed only on row 7
+LONG_OPEN = hb_lines(5000)                                  # about 180 000 characters after row 3
+LONG_OPEN[1] = LONG_OPEN[1].replace(";rad 1", ';"rad 1')    # row 3, never closed: over the csv field limit
 
 # (id, file name, content (str, bytes or a builder), expected row, expected column, fragment of the message)
 MALFORMED = [
@@ -143,6 +149,11 @@ MALFORMED = [
     ("citat-aldrig-stangt", "hb.csv", rows(HB, *UNCLOSED), 4, "text", "avslutas aldrig"),
     ("text-efter-citat", "hb.csv", rows(HB, '2026-03;ID;411110;5011;V1;5;"abc"def'), 2, "text",
      "text efter det avslutande citattecknet"),
+    ("lost-citat-i-belopp", "hb.csv", rows(HB, OK, '2026-03;ID;411110;5011;V2;12"5;Skärm 24" Dell'), 3, "belopp",
+     '"12"5" är inte ett tal'),
+    ("citat-slukar-rader-efter-lost-citat", "hb.csv", rows(HB, *STRAY_THEN_RUNAWAY), 4, "text",
+     "avslutas först på rad 7"),
+    ("citat-over-faltgransen", "hb.csv", rows(HB, *LONG_OPEN), 3, "text", "avslutas inte inom 131 072 tecken"),
     # ---- numbers: finite and within the store's types, the same rule for validate and ingest
     ("belopp-17-siffror", "hb.csv", rows(HB, "2026-03;ID;411110;5011;V1;12345678901234567,00;"), 2, "belopp",
      "för stort"),
@@ -350,6 +361,22 @@ def test_quoted_values_on_one_line_take_the_fast_path_and_stay_exact(tmp_path, c
     got = {v: (t, b) for v, t, b in _stored(store, "SELECT verifikation, text, belopp FROM huvudbok")}
     assert got == {"V1": ('a;b "c"', Decimal("5.00")), "V;2": ("=1+1", Decimal("5.00")),
                    "V3": ("utan citat", Decimal("5.00")), "V4": ("x", Decimal("1234.50"))}
+    assert calls == []  # no fallback to the exact, slower reader
+
+
+def test_stray_quotes_inside_unquoted_values_are_stored_as_written(tmp_path, capsys, monkeypatch):
+    """A quote that does not start a field is a character (as Python's csv module reads it):
+    the middle and the end of a text, two in one text, in the verifikation key. Read by the fast
+    path, stored as written."""
+    calls = []
+    real = readers._read_csv_quoted
+    monkeypatch.setattr(readers, "_read_csv_quoted", lambda *a: calls.append(1) or real(*a))
+    text = rows(HB, '2026-03;ID;411110;5011;V1;1 234,50;Skärm 24" Dell', '2026-03;ID;411110;5011;V2;5;Lön 5"',
+                '2026-03;ID;411110;5011;V3;−7,25;Kabel 2" och 3"', '2026-03;ID;411110;5011;V"4;5;x')
+    store = _ingest_ok(tmp_path, capsys, _make(tmp_path, "hb.csv", text))
+    got = {v: (t, b) for v, t, b in _stored(store, "SELECT verifikation, text, belopp FROM huvudbok")}
+    assert got == {"V1": ('Skärm 24" Dell', Decimal("1234.50")), "V2": ('Lön 5"', Decimal("5.00")),
+                   "V3": ('Kabel 2" och 3"', Decimal("-7.25")), 'V"4': ("x", Decimal("5.00"))}
     assert calls == []  # no fallback to the exact, slower reader
 
 
