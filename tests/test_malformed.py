@@ -112,6 +112,9 @@ STRAY_THEN_RUNAWAY = hb_lines(8)
 STRAY_THEN_RUNAWAY[0] += ' 5"'                              # row 2: a stray quote (a character) ...
 STRAY_THEN_RUNAWAY[2] = STRAY_THEN_RUNAWAY[2].replace(";rad 2", ';"rad 2')  # ... row 4 opens a quote ...
 STRAY_THEN_RUNAWAY[5] += '"'                                # ... closed only on row 7
+CLOSED_BY_NEXT = hb_lines(6)
+CLOSED_BY_NEXT[1] = CLOSED_BY_NEXT[1].replace(";rad 1", ';"rad 1')   # row 3 opens a quote, never closed ...
+CLOSED_BY_NEXT[4] = CLOSED_BY_NEXT[4].replace(";rad 4", ';"rad; 4"')  # ... row 6's quoted value ends it
 LONG_OPEN = hb_lines(5000)                                  # about 180 000 characters after row 3
 LONG_OPEN[1] = LONG_OPEN[1].replace(";rad 1", ';"rad 1')    # row 3, never closed: over the csv field limit
 
@@ -153,6 +156,7 @@ MALFORMED = [
      '"12"5" är inte ett tal'),
     ("citat-slukar-rader-efter-lost-citat", "hb.csv", rows(HB, *STRAY_THEN_RUNAWAY), 4, "text",
      "avslutas först på rad 7"),
+    ("citat-stangs-av-nasta-citat", "hb.csv", rows(HB, *CLOSED_BY_NEXT), 3, "text", "avslutas först på rad 6"),
     ("citat-over-faltgransen", "hb.csv", rows(HB, *LONG_OPEN), 3, "text", "avslutas inte inom 131 072 tecken"),
     # ---- numbers: finite and within the store's types, the same rule for validate and ingest
     ("belopp-17-siffror", "hb.csv", rows(HB, "2026-03;ID;411110;5011;V1;12345678901234567,00;"), 2, "belopp",

@@ -646,6 +646,9 @@ def _read_csv_quoted(body: bytes, encoding: str, probs: _Problems) -> _Raw | Non
             probs.add(start, _header_name(header, open_field),
                       f"citattecknet som inleder värdet på rad {start} avslutas {until}; ett värde som "
                       "börjar med \" måste sluta med \"")
+        elif reader.line_num > start:  # the quote that opens on row start is "closed" by a later value's quote
+            open_field, _ = _quote_scan(_nth_line(body, encoding, start))
+            probs.add(start, _header_name(header, open_field), _runaway_message(start, reader.line_num))
         else:
             row = reader.line_num
             _, after = _quote_scan(_nth_line(body, encoding, row))
