@@ -76,7 +76,7 @@ def main() -> None:
     opts = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vu-bench-ingest-"))
     try:
-        print(f"{'export':<38} {'kommando':<9} {'tid':>8} {'topp-RSS':>10}  mål < 1 GiB")
+        print(f"{'export':<44} {'kommando':<9} {'tid':>8} {'topp-RSS':>10}  mål < 1 GiB")
         for quoted in VARIANTS:
             if opts.only and (quoted or "utan") not in opts.only:
                 continue
@@ -84,14 +84,14 @@ def main() -> None:
             d.mkdir()
             export = d / "huvudbok_2026.csv"
             rows = write_export(export, opts.mb, quoted)
-            label = f"{export.stat().st_size / 1e6:.0f} MB, {rows:,} rader".replace(",", " ")
+            label = f"{export.stat().st_size / 1e6:.0f} MB, " + f"{rows:,} rader".replace(",", " ")
             label += {"": "", "citat": ", citat", "rader": ", citat över rader",
                        "lösa": ", lösa citattecken"}[quoted]
             for cmd in ("validate", "ingest"):
                 args = [cmd, str(export)] + (["--store", str(d / "vu.duckdb")] if cmd == "ingest" else [])
                 s, mib, code = measure(args)
                 ok = "ja" if mib < 1024 and code == 0 else "NEJ"
-                print(f"{label:<38} {cmd:<9} {s:>7.1f}s {mib:>7.0f} MiB  {ok}"
+                print(f"{label:<44} {cmd:<9} {s:>7.1f}s {mib:>7.0f} MiB  {ok}"
                       + ("" if code == 0 else f"  (slutkod {code})"), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
