@@ -422,8 +422,8 @@ def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = 
     blank: list[int] = []
     bad: list[int] = []
     for i in odd[odd > 0]:
-        if empty[i] or (b'"' not in body[starts[i]:ends[i]]
-                        and _blank(body[starts[i]:ends[i]].decode(enc).split(";"))):
+        line = body[starts[i]:ends[i]]
+        if empty[i] or (b'"' not in line and _blank(line.decode(enc).split(";"))):
             blank.append(int(i))
         elif counts[i] != expected:
             bad.append(int(i))
