@@ -5,9 +5,11 @@ Usage::
     .venv/bin/python benchmarks/bench_ingest.py            # 200 MB exports (about 2.7 million rows)
     .venv/bin/python benchmarks/bench_ingest.py --mb 20    # smaller, for a quick look
 
-Three exports of the same rows are written to a temporary folder: one without
+Four exports of the same rows are written to a temporary folder: one without
 any quote, one where one text in a hundred is quoted (``"Löner; och annat"``),
-and one where that quoted text also holds a line break. Each is given to ``vu validate``
+one where that quoted text also holds a line break, and one where one text in a
+hundred holds a stray quote inside an unquoted value (``Skärm 24" Dell``,
+``Lön 5"``: a literal character, as CSV readers keep it). Each is given to ``vu validate``
 and to ``vu ingest`` (into a new store) in a fresh process; the wall time and
 the peak resident memory of that process (``wait4`` rusage ``ru_maxrss``) are
 printed. Target (issue 12): under 1 GiB whatever the quoting.
@@ -37,7 +39,9 @@ def write_export(path: Path, mb: int, quoted: str) -> int:
         f.write("period;kodtyp;kod;konto;verifikation;belopp;text\r\n")
         while size < target:
             m = 1 + i % 10
-            if quoted and i % 100 == 5:
+            if quoted == "lösa" and i % 100 == 5:
+                text = f'Skärm 24" Dell {i % 97}' if i % 200 == 5 else f'Lön {i % 97}"'
+            elif quoted and i % 100 == 5:
                 text = f'"Löner; och\r\nannat {i % 97}"' if quoted == "rader" else f'"Löner; och annat {i % 97}"'
             else:
                 text = f"Löner och annat {i % 97}"
@@ -61,25 +65,33 @@ def measure(args: list[str]) -> tuple[float, float, int]:
     return seconds, usage.ru_maxrss / 1024, proc.returncode
 
 
+VARIANTS = ("", "citat", "rader", "lösa")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=int, default=200, help="size of each export in MB (default 200)")
+    ap.add_argument("--only", choices=[v or "utan" for v in VARIANTS], action="append",
+                    help="measure only this variant (may be repeated; default all four)")
     opts = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vu-bench-ingest-"))
     try:
-        print(f"{'export':<38} {'kommando':<9} {'tid':>8} {'topp-RSS':>10}  mål < 1 GiB")
-        for quoted in ("", "citat", "rader"):
+        print(f"{'export':<44} {'kommando':<9} {'tid':>8} {'topp-RSS':>10}  mål < 1 GiB")
+        for quoted in VARIANTS:
+            if opts.only and (quoted or "utan") not in opts.only:
+                continue
             d = work / (quoted or "utan-citat")
             d.mkdir()
             export = d / "huvudbok_2026.csv"
             rows = write_export(export, opts.mb, quoted)
-            label = f"{export.stat().st_size / 1e6:.0f} MB, {rows:,} rader".replace(",", " ")
-            label += {"": "", "citat": ", citat", "rader": ", citat över rader"}[quoted]
+            label = f"{export.stat().st_size / 1e6:.0f} MB, " + f"{rows:,} rader".replace(",", " ")
+            label += {"": "", "citat": ", citat", "rader": ", citat över rader",
+                       "lösa": ", lösa citattecken"}[quoted]
             for cmd in ("validate", "ingest"):
                 args = [cmd, str(export)] + (["--store", str(d / "vu.duckdb")] if cmd == "ingest" else [])
                 s, mib, code = measure(args)
                 ok = "ja" if mib < 1024 and code == 0 else "NEJ"
-                print(f"{label:<38} {cmd:<9} {s:>7.1f}s {mib:>7.0f} MiB  {ok}"
+                print(f"{label:<44} {cmd:<9} {s:>7.1f}s {mib:>7.0f} MiB  {ok}"
                       + ("" if code == 0 else f"  (slutkod {code})"), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

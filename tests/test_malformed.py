@@ -108,6 +108,15 @@ RUNAWAY[1] = RUNAWAY[1].replace(";rad 1", ';"rad 1')     # row 3 opens a quote .
 RUNAWAY[28] = RUNAWAY[28] + '"'                          # ... closed only on row 30
 UNCLOSED = hb_lines(5)
 UNCLOSED[2] = UNCLOSED[2].replace(";rad 2", ';"rad 2')   # row 4, never closed
+STRAY_THEN_RUNAWAY = hb_lines(8)
+STRAY_THEN_RUNAWAY[0] += ' 5"'                              # row 2: a stray quote (a character) ...
+STRAY_THEN_RUNAWAY[2] = STRAY_THEN_RUNAWAY[2].replace(";rad 2", ';"rad 2')  # ... row 4 opens a quote ...
+STRAY_THEN_RUNAWAY[5] += '"'                                # ... closed only on row 7
+CLOSED_BY_NEXT = hb_lines(6)
+CLOSED_BY_NEXT[1] = CLOSED_BY_NEXT[1].replace(";rad 1", ';"rad 1')   # row 3 opens a quote, never closed ...
+CLOSED_BY_NEXT[4] = CLOSED_BY_NEXT[4].replace(";rad 4", ';"rad; 4"')  # ... row 6's quoted value ends it
+LONG_OPEN = hb_lines(5000)                                  # about 180 000 characters after row 3
+LONG_OPEN[1] = LONG_OPEN[1].replace(";rad 1", ';"rad 1')    # row 3, never closed: over the csv field limit
 
 # (id, file name, content (str, bytes or a builder), expected row, expected column, fragment of the message)
 MALFORMED = [
@@ -143,6 +152,12 @@ MALFORMED = [
     ("citat-aldrig-stangt", "hb.csv", rows(HB, *UNCLOSED), 4, "text", "avslutas aldrig"),
     ("text-efter-citat", "hb.csv", rows(HB, '2026-03;ID;411110;5011;V1;5;"abc"def'), 2, "text",
      "text efter det avslutande citattecknet"),
+    ("lost-citat-i-belopp", "hb.csv", rows(HB, OK, '2026-03;ID;411110;5011;V2;12"5;Skärm 24" Dell'), 3, "belopp",
+     '"12"5" är inte ett tal'),
+    ("citat-slukar-rader-efter-lost-citat", "hb.csv", rows(HB, *STRAY_THEN_RUNAWAY), 4, "text",
+     "avslutas först på rad 7"),
+    ("citat-stangs-av-nasta-citat", "hb.csv", rows(HB, *CLOSED_BY_NEXT), 3, "text", "avslutas först på rad 6"),
+    ("citat-over-faltgransen", "hb.csv", rows(HB, *LONG_OPEN), 3, "text", "avslutas inte inom 131 072 tecken"),
     # ---- numbers: finite and within the store's types, the same rule for validate and ingest
     ("belopp-17-siffror", "hb.csv", rows(HB, "2026-03;ID;411110;5011;V1;12345678901234567,00;"), 2, "belopp",
      "för stort"),
@@ -339,18 +354,37 @@ def test_largest_amount_is_stored_to_the_ore(tmp_path, capsys):
     assert got == {"V1": Decimal("9999999999999.99"), "V2": Decimal("-9999999999999.99")}
 
 
-def test_quoted_values_on_one_line_take_the_fast_path_and_stay_exact(tmp_path, capsys, monkeypatch):
-    """Quotes that open and close on their line: read by pandas (fast path), values exact."""
+def _stored_by_fast_path(tmp_path: Path, capsys, monkeypatch, text: str) -> dict[str, tuple[str, Decimal]]:
+    """Ingest ``text`` into a new store; ``{verifikation: (text, belopp)}`` as stored.
+
+    Fails if the file was handed to the exact, slower reader instead of pandas (fast path).
+    """
     calls = []
     real = readers._read_csv_quoted
     monkeypatch.setattr(readers, "_read_csv_quoted", lambda *a: calls.append(1) or real(*a))
+    store = _ingest_ok(tmp_path, capsys, _make(tmp_path, "hb.csv", text))
+    assert calls == []
+    return {v: (t, b) for v, t, b in _stored(store, "SELECT verifikation, text, belopp FROM huvudbok")}
+
+
+def test_quoted_values_on_one_line_take_the_fast_path_and_stay_exact(tmp_path, capsys, monkeypatch):
+    """Quotes that open and close on their line: read by pandas (fast path), values exact."""
     text = rows(HB, '2026-03;ID;411110;5011;V1;5;"a;b ""c"""', '2026-03;ID;411110;5011;"V;2";5;"=1+1"',
                 "2026-03;ID;411110;5011;V3;5;utan citat", '2026-03;ID;411110;5011;V4;"1 234,50";x')
-    store = _ingest_ok(tmp_path, capsys, _make(tmp_path, "hb.csv", text))
-    got = {v: (t, b) for v, t, b in _stored(store, "SELECT verifikation, text, belopp FROM huvudbok")}
-    assert got == {"V1": ('a;b "c"', Decimal("5.00")), "V;2": ("=1+1", Decimal("5.00")),
-                   "V3": ("utan citat", Decimal("5.00")), "V4": ("x", Decimal("1234.50"))}
-    assert calls == []  # no fallback to the exact, slower reader
+    assert _stored_by_fast_path(tmp_path, capsys, monkeypatch, text) == {
+        "V1": ('a;b "c"', Decimal("5.00")), "V;2": ("=1+1", Decimal("5.00")),
+        "V3": ("utan citat", Decimal("5.00")), "V4": ("x", Decimal("1234.50"))}
+
+
+def test_stray_quotes_inside_unquoted_values_are_stored_as_written(tmp_path, capsys, monkeypatch):
+    """A quote that does not start a field is a character (as Python's csv module reads it):
+    the middle and the end of a text, two in one text, in the verifikation key. Read by the fast
+    path, stored as written."""
+    text = rows(HB, '2026-03;ID;411110;5011;V1;1 234,50;Skärm 24" Dell', '2026-03;ID;411110;5011;V2;5;Lön 5"',
+                '2026-03;ID;411110;5011;V3;−7,25;Kabel 2" och 3"', '2026-03;ID;411110;5011;V"4;5;x')
+    assert _stored_by_fast_path(tmp_path, capsys, monkeypatch, text) == {
+        "V1": ('Skärm 24" Dell', Decimal("1234.50")), "V2": ('Lön 5"', Decimal("5.00")),
+        "V3": ('Kabel 2" och 3"', Decimal("-7.25")), 'V"4': ("x", Decimal("5.00"))}
 
 
 def test_a_value_over_several_lines_keeps_the_row_numbers(tmp_path, capsys):

@@ -152,6 +152,151 @@ def test_xlsx_happy_path_with_numbers_dates_and_text(params, tmp_path):
     assert pf.rownums.tolist() == [2, 4, 5]  # sheet rows; the empty row 3 is skipped
 
 
+# --------------------------------------------------------------------------- quotes inside values
+def test_stray_quotes_inside_unquoted_values_are_characters(params, write_export, monkeypatch):
+    """A quote that does not start a field is kept as it is (Python's csv module reads it so),
+    in the middle of a text, at its end, twice, in a key column, after a leading space;
+    and the file stays on the fast path (pandas), not the exact reader."""
+    from vu_lib.data import readers
+
+    slow = []
+    monkeypatch.setattr(readers, "_read_csv_quoted", lambda *a: slow.append(a) or None)
+    text = rows(HB, '2026-03;ID;411110;5011;V1;1 000,00;Skärm 24" Dell',   # middle of the text
+                '2026-03;ID;411110;5011;V2;-5,50;Lön 5"',                   # end of the text
+                '2026-03;ID;411110;5011;V3;7;Kabel 2" och 3" rör',          # two stray quotes
+                '2026-03;ID;411110;5011;V"4;8;x',                          # a key column
+                '2026-03;ID;411110;5011;V5;9; "citat" med mellanslag före',  # the field starts with a space
+                '2026-03;ID;411110;5011;V6;10;"a;b ""c"""')                # a real quoted value, for contrast
+    pf = read_file(write_export("hb.csv", text), params=params, today=TODAY)
+    assert slow == []
+    # worked out from the text: the quote stays, surrounding spaces are removed (module docstring)
+    assert pf.frame["verifikation"].tolist() == ["V1", "V2", "V3", 'V"4', "V5", "V6"]
+    assert pf.frame["text"].tolist() == ['Skärm 24" Dell', 'Lön 5"', 'Kabel 2" och 3" rör', "x",
+                                         '"citat" med mellanslag före', 'a;b "c"']
+    assert pf.frame["belopp"].tolist() == [1000.0, -5.5, 7.0, 8.0, 9.0, 10.0]
+    assert pf.rownums.tolist() == [2, 3, 4, 5, 6, 7]
+
+
+def test_stray_quote_lines_do_not_pair_up_across_rows(params, write_export):
+    """Rows 2 and 4 each hold one stray quote; rows 3 and 5 have a bad amount. Counting quotes
+    per line would join rows 2-4 into one record; the rows stay apart and keep their numbers."""
+    text = rows(HB, '2026-03;ID;411110;5011;V1;5;Lön 5"',
+                "2026-03;ID;411110;5011;V2;fem;x",
+                '2026-03;ID;411110;5011;V3;5;Skärm 24" Dell',
+                "2026-03;ID;411110;5011;V4;sex;x")
+    problems = refused(write_export("hb.csv", text), params)
+    assert [(p.row, p.column) for p in problems] == [(3, "belopp"), (5, "belopp")]
+    assert problems[0].message == '"fem" är inte ett tal (skriv t.ex. 1 234,50)'
+
+
+def test_stray_quote_in_a_number_column_names_row_and_column(params, write_export):
+    text = rows(HB, "2026-03;ID;411110;5011;V1;5;x", '2026-03;ID;411110;5011;V2;12"5;Skärm 24" Dell')
+    path = write_export("hb.csv", text)
+    (p,) = refused(path, params)
+    assert (p.file, p.row, p.column) == (str(path), 3, "belopp")
+    assert p.message == '"12"5" är inte ett tal (skriv t.ex. 1 234,50)'
+
+
+def test_value_over_two_lines_in_a_middle_column(params, write_export):
+    """The text column before belopp: row 2's text runs over lines 2-3 and its amount follows the
+    closing quote on line 3. Line 5 is truncated: named as row 5 (the line the user sees), also
+    when the value over two lines is the last column."""
+    header = "period;kodtyp;kod;konto;verifikation;text;belopp\n"
+    good = rows(header, '2026-03;ID;411110;5011;V1;"rad ett; och', 'rad två";5',
+                "2026-03;ID;411110;5011;V2;x;6")
+    pf = read_file(write_export("hb.csv", good), params=params, today=TODAY)
+    assert pf.frame["text"].tolist() == ["rad ett; och\nrad två", "x"]
+    assert pf.frame["belopp"].tolist() == [5.0, 6.0]
+    assert pf.rownums.tolist() == [2, 4]
+    for head, first in ((header, '2026-03;ID;411110;5011;V1;"rad ett'), (HB, '2026-03;ID;411110;5011;V1;5;"rad ett')):
+        second, third = ('rad två";5', "V2;x;6") if head == header else ('rad två"', "V2;6;x")
+        bad = rows(head, first, second, "2026-03;ID;411110;5011;" + third, "2026-03;ID;411110")
+        problems = refused(write_export("hb2.csv", bad), params)
+        assert [(p.row, p.column) for p in problems] == [(5, None)]
+        assert problems[0].message == "raden har 3 fält men rubrikraden har 7 (avkortad rad?)"
+
+
+def test_a_record_of_empty_quoted_values_is_skipped_like_a_blank_line(params, write_export):
+    text = rows(HB, "2026-03;ID;411110;5011;V1;5;x", '"";"";"";"";"";"";""', '""', "2026-03;ID;411110;5011;V2;6;y")
+    pf = read_file(write_export("hb.csv", text), params=params, today=TODAY)
+    assert pf.frame["verifikation"].tolist() == ["V1", "V2"]
+    assert pf.rownums.tolist() == [2, 5]  # rows 3 and 4 hold nothing but empty values
+
+
+def test_open_quote_after_stray_quotes_is_named_where_it_opens(params, write_export):
+    """Row 2 has a stray quote; row 4 opens a quote that only row 7 closes, swallowing rows 5-6."""
+    lines = [f"2026-03;ID;411110;5011;V{i};5;rad {i}" for i in range(8)]
+    lines[0] = '2026-03;ID;411110;5011;V0;5;Lön 5"'
+    lines[2] = '2026-03;ID;411110;5011;V2;5;"rad 2'
+    lines[5] = lines[5] + '"'
+    path = write_export("hb.csv", rows(HB, *lines))
+    (p,) = refused(path, params)
+    assert (p.row, p.column) == (4, "text")
+    assert p.message.startswith("citattecknet som inleder värdet på rad 4 avslutas först på rad 7, så raderna 4–7")
+
+
+def test_open_quote_longer_than_the_field_limit_is_named_where_it_opens(params, write_export):
+    """Row 3 opens a quote that is never closed; the rest of the file (about 180 000 characters)
+    is more than the csv module takes in one value (131 072): refused at row 3, not at the line
+    where the limit is reached."""
+    import csv
+
+    lines = [f"2026-03;ID;411110;5011;V{i};5;rad {i}" for i in range(5000)]
+    lines[1] = '2026-03;ID;411110;5011;V1;5;"rad 1'
+    assert len("\n".join(lines[2:])) > csv.field_size_limit() == 131_072
+    path = write_export("hb.csv", rows(HB, *lines))
+    (p,) = refused(path, params)
+    assert (p.row, p.column) == (3, "text")
+    assert p.message == ('citattecknet som inleder värdet på rad 3 avslutas inte inom 131 072 tecken, så de '
+                         'följande raderna har lästs som ett enda värde; ett värde som börjar med " måste sluta med "')
+
+
+def test_fast_path_reads_quotes_as_the_exact_reader_does():
+    """Random small files of plain, stray-quoted, quoted (with ';', '""', line breaks) and broken
+    values: the fast path gives the exact reader's header, values, row numbers and problems, or
+    hands the file to it (only files the exact reader refuses)."""
+    import random
+
+    from vu_lib.data import readers
+
+    rnd = random.Random(12)
+
+    def value() -> str:
+        r = rnd.random()
+        if r < 0.45:
+            return rnd.choice(["a", "ö", "5", "", " "]) + rnd.choice(["", '"', 'x"y', '""']) + rnd.choice(["", "b", '"'])
+        if r < 0.85:
+            return '"' + "".join(rnd.choice(["a", ";", '""', "\r\n", "\n", " "]) for _ in range(rnd.randint(0, 4))) + '"'
+        return rnd.choice(['"open', '"a"b', '"', 'a\r\n"b'])
+
+    def outcome(raw, probs):
+        listed = [(p.row, p.column, p.message) for p in probs.listing()]
+        if raw is None:
+            return None, listed
+        values = [[v.replace("\r\n", "\n") if raw.crlf_values else v for v in raw.body[j].tolist()]
+                  for j in raw.body.columns]
+        return (raw.header, values, raw.rownums.tolist()), listed
+
+    fast_ok = handed_over = 0
+    for _ in range(3000):
+        lines = ["h1;h2;h3"] + [";".join(value() for _ in range(3 if rnd.random() < 0.85 else rnd.randint(1, 4)))
+                                for _ in range(rnd.randint(1, 6))]
+        text = "\n".join(lines) + "\n"
+        if "\r" in text.replace("\r\n", ""):
+            continue  # a lone CR is refused before either reader runs
+        body = text.encode()
+        p_fast, p_exact = readers._Problems("f"), readers._Problems("f")
+        fast = readers._read_csv_fast(body, "utf-8", p_fast, '"' in text)
+        exact = readers._read_csv_quoted(body, "utf-8", p_exact)
+        if fast is readers._SLOW:
+            assert exact is None or p_exact, text
+            handed_over += 1
+        else:
+            assert outcome(fast, p_fast) == outcome(exact, p_exact), text
+            fast_ok += not p_fast
+    assert fast_ok > 200 and handed_over > 200  # both ways were exercised
+
+
 # =========================================================================== malformed exports
 def test_comma_separator_is_detected(params, write_export):
     path = write_export("hb.csv", "period,kodtyp,kod,konto,verifikation,belopp\n2026-03,ID,411110,5011,V1,\"1,5\"\n")

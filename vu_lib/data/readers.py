@@ -18,6 +18,11 @@ Decisions beyond the contract's docstring:
   and stored in their canonical spelling; surrounding spaces are removed from
   every value.
 * Blank lines (or lines with only separators) are skipped.
+* Quotes, as in Python's csv module: a value that starts with ``"`` is quoted (it
+  may hold ``;``, line breaks and ``""`` for a quote) and must end with ``"``; a
+  ``"`` elsewhere in a value is a character like any other (``Skärm 24" Dell``).
+  A quote left open is refused at the row where it opens, never read as one long
+  value.
 * UTF-16 is refused with a hint; a file that decodes as UTF-8 is read as
   UTF-8, otherwise as Windows-1252.
 
@@ -26,15 +31,17 @@ numpy operations, so a CSV huvudbok of a million rows reads in a few seconds.
 """
 from __future__ import annotations
 
+import array
 import csv
 import datetime as dt
 import difflib
 import hashlib
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -328,19 +335,15 @@ def _read_csv(data: bytes, probs: _Problems) -> _Raw | None:
     mojibake = any(c in text for c in _MOJIBAKE_LEADS)
     quoted = '"' in text
     # Memory: the decoded text is not needed to parse the bytes; free it before pandas
-    # builds its columns, and decode again only for the exact reader or to name mojibake.
+    # builds its columns, and decode again only to name mojibake.
     del text, decoded
     raw = _read_csv_fast(body, encoding, probs, quoted)
-    text = ""
     if raw is _SLOW:
-        text = body.decode(encoding.replace("-sig", ""))
-        raw = _read_csv_quoted(text, probs)
-    elif raw is not None and mojibake:
-        text = body.decode(encoding.replace("-sig", ""))
+        raw = _read_csv_quoted(body, encoding, probs)
     if raw is not None:
         raw.encoding = encoding
         if mojibake:
-            _check_mojibake(text, raw, probs)
+            _check_mojibake(body.decode(encoding.replace("-sig", "")), raw, probs)
     return raw
 
 
@@ -386,65 +389,48 @@ _SLOW = object()
 def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = False):
     """Fast path: field counts with numpy, values with pandas' C parser, on the bytes.
 
-    Handles every file whose records are its lines: no quotes at all, or quoted
-    values that open and close on one line (each line with quotes is checked with
-    the csv module, strictly, for its field count). A line with an odd number of
-    quotes (a value over several lines, or a quote left open) or a strict-mode
-    error returns :data:`_SLOW`: :func:`_read_csv_quoted` then reads the file and
-    names the row where a quote opens. Memory: no Python object per line besides
-    pandas' values; the byte masks are made block by block.
+    Handles every file the exact reader would accept: the lines that hold a quote
+    are read with the csv module (:func:`_quoted_records`), which gives their field
+    counts and groups the lines of a value over several lines; the values are
+    parsed by pandas, whose C parser reads quotes as the csv module does (special
+    only at the start of a field). A quote left open, text after a closing quote,
+    or a value over several lines that may have swallowed rows returns
+    :data:`_SLOW`: :func:`_read_csv_quoted` then reads the file and names the row
+    where the quote opens. Memory: no Python object per line besides pandas'
+    values; the byte masks are made block by block.
     """
     enc = encoding.replace("-sig", "")
     arr = np.frombuffer(body, np.uint8)
     starts, ends = _line_bounds(arr)
     counts = _per_line(arr, 59, starts, ends)
     records = None  # line index where each record starts, when some record spans lines
+    empty = np.zeros(len(starts), dtype=bool)  # records with quotes whose values are all blank
     if quoted:
-        quotes = _per_line(arr, 34, starts, ends)
-        parity = quotes % 2
-        multi_line = bool(parity.any())
-        if multi_line:
-            # A value over several lines: a line with an odd number of quotes opens it, the
-            # next such line closes it. Lines in between (and the closing one) continue the
-            # record. If a continued line holds a separator, whole rows may have been
-            # swallowed by a quote left open: the exact reader decides and names the row.
-            inside = np.cumsum(parity) % 2
-            del parity
-            if inside[-1]:
-                return _SLOW
-            cont = np.concatenate(([False], inside[:-1] == 1))
-            if (counts[cont] > 0).any():
-                return _SLOW
+        cont = _quoted_records(body, enc, starts, ends, counts, _per_line(arr, 34, starts, ends) > 0, empty)
+        if cont is _SLOW:
+            return _SLOW
+        if cont.any():
             records = np.flatnonzero(~cont)
             last = np.concatenate((records[1:] - 1, [len(starts) - 1]))
-            starts, ends, counts, quotes = starts[records], ends[last], counts[records], quotes[records]
-            del inside, cont, last
-        if not multi_line:
-            del parity
-        for i in np.flatnonzero(quotes):
-            piece = body[starts[i]:ends[i]].decode(enc)
-            try:
-                got = list(csv.reader(io.StringIO(piece, newline=""), delimiter=";", strict=True))
-            except csv.Error:
-                return _SLOW
-            if len(got) != 1:
-                return _SLOW
-            counts[i] = len(got[0]) - 1
-        del quotes
+            starts, ends, counts, empty = starts[records], ends[last], counts[records], empty[records]
+            del last
+        del cont
     del arr
     expected = int(counts[0])
     # Candidates for blank lines: wrong field count, or short enough to hold only separators.
-    odd = np.flatnonzero((counts != expected) | (ends - starts <= 2 * expected + 3))
+    odd = np.flatnonzero((counts != expected) | (ends - starts <= 2 * expected + 3) | empty)
     blank: list[int] = []
     bad: list[int] = []
     for i in odd[odd > 0]:
         line = body[starts[i]:ends[i]]
-        if not line.strip(b" \t\r;"):
+        if empty[i] or (b'"' not in line and _blank(line.decode(enc).split(";"))):
             blank.append(int(i))
         elif counts[i] != expected:
             bad.append(int(i))
+    del empty
     for i in bad[:MAX_LISTED]:
-        probs.add(i + 1, None, _field_count_message(int(counts[i]) + 1, expected + 1))
+        row = (i if records is None else int(records[i])) + 1
+        probs.add(row, None, _field_count_message(int(counts[i]) + 1, expected + 1))
     probs.hidden += max(0, len(bad) - MAX_LISTED)
     if blank or bad:
         keep = np.setdiff1d(np.arange(len(starts)), np.array(blank + bad, dtype=np.int64))
@@ -467,19 +453,99 @@ def _read_csv_fast(body: bytes, encoding: str, probs: _Problems, quoted: bool = 
     return raw
 
 
-def _nth_line(text: str, n: int) -> str:
-    """Line ``n`` (1-based) of ``text``, without its line end."""
-    pos = 0
-    for _ in range(n - 1):
-        pos = text.find("\n", pos) + 1
-        if pos == 0:
-            return ""
-    end = text.find("\n", pos)
-    return text[pos:end if end >= 0 else len(text)].rstrip("\r")
+def _swallows_rows(rec: list[str], width: int) -> bool:
+    """Whether a record read over several lines may hold rows swallowed by an open quote.
+
+    It does when its field count is not the header's, or when a value's later lines
+    hold a separator: then the quote that opens the value was most likely never meant
+    to be closed there, and the exact reader refuses the record.
+    """
+    return len(rec) != width or any(";" in c.split("\n", 1)[-1] for c in rec if "\n" in c)
+
+
+def _blank(cells: Iterable[str]) -> bool:
+    """Whether a record holds nothing but white space (it is skipped, like an empty line)."""
+    return not any(c.strip() for c in cells)
+
+
+def _quoted_records(body: bytes, encoding: str, starts: np.ndarray, ends: np.ndarray,
+                    counts: np.ndarray, has_quote: np.ndarray, empty: np.ndarray):
+    """Read the lines that hold a quote with the csv module, in order.
+
+    A quote opens a quoted value only at the start of a field; elsewhere it is a
+    character like any other (``Skärm 24" Dell``, ``Lön 5"``), as in the csv module
+    and pandas. A line whose quoted value is still open at its end continues on the
+    next lines: the csv module reads on from that line until the record ends.
+
+    Parameters
+    ----------
+    body : bytes
+        The file without BOM.
+    encoding : str
+        ``'utf-8'`` or ``'cp1252'``.
+    starts, ends : numpy.ndarray
+        Start and end (position of the LF) of each line.
+    counts : numpy.ndarray
+        Separators on each line; set, for each record read here, to its fields less one.
+    has_quote : numpy.ndarray
+        Whether each line holds a ``"``.
+    empty : numpy.ndarray
+        Set to True for each record read here that is blank (:func:`_blank`, e.g. ``"";""``).
+
+    Returns
+    -------
+    numpy.ndarray or object
+        Which lines continue a record begun on an earlier line, or :data:`_SLOW` when
+        the exact reader must decide: a quote left open to the end, text after a
+        closing quote, or a record over several lines that may have swallowed rows
+        (:func:`_swallows_rows`).
+    """
+    cont = np.zeros(len(starts), dtype=bool)
+    done = -1  # the last line read so far
+    for first in np.flatnonzero(has_quote).tolist():
+        if first <= done:
+            continue
+        lines = (body[starts[i]:ends[i] + 1].decode(encoding) for i in range(first, len(starts)))
+        reader = csv.reader(lines, delimiter=";", strict=True)
+        try:
+            rec = next(reader)
+        except (csv.Error, StopIteration):
+            return _SLOW
+        done = first + reader.line_num - 1
+        if done > first:
+            width = len(rec) if first == 0 else int(counts[0]) + 1
+            if _swallows_rows([c.replace("\r\n", "\n") for c in rec], width):
+                return _SLOW
+            cont[first + 1:done + 1] = True
+        counts[first] = len(rec) - 1
+        empty[first] = _blank(rec)
+    return cont
+
+
+def _lines(body: bytes, encoding: str) -> Iterator[str]:
+    """The lines of ``body`` decoded one at a time, each with its line end.
+
+    Lines end at LF (CR-only files are made LF and a lone CR is refused before
+    reading), and a UTF-8 or Windows-1252 byte 0x0A is always a line feed, so
+    splitting the bytes first is exact. Memory: one line at a time; the bytes
+    are shared, not copied (``io.BytesIO`` over a ``bytes`` object).
+    """
+    enc = encoding.replace("-sig", "")
+    for line in io.BytesIO(body):
+        yield line.decode(enc)
+
+
+def _nth_line(body: bytes, encoding: str, n: int) -> str:
+    """Line ``n`` (1-based) of ``body``, decoded, without its line end."""
+    line = next(itertools.islice(_lines(body, encoding), n - 1, None), "")
+    return line.rstrip("\n").rstrip("\r")
 
 
 def _quote_scan(line: str) -> tuple[int | None, int | None]:
-    """(field of a quote still open at the end of the line, field with text after its closing quote)."""
+    """(field of a quote still open at the end of the line, field with text after its closing quote).
+
+    As in the csv module, a quote opens a quoted value only at the start of a field.
+    """
     field, in_q, open_field, after = 0, False, None, None
     i, n = 0, len(line)
     while i < n:
@@ -494,7 +560,7 @@ def _quote_scan(line: str) -> tuple[int | None, int | None]:
                     after = field
         elif ch == ";":
             field += 1
-        elif ch == '"':
+        elif ch == '"' and (i == 0 or line[i - 1] == ";"):  # elsewhere a quote is a character
             in_q, open_field = True, field
         i += 1
     return (open_field if in_q else None), after
@@ -512,17 +578,18 @@ def _runaway_message(start: int, end: int) -> str:
             "(skriv \"\" för ett citattecken i texten)")
 
 
-def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
+def _read_csv_quoted(body: bytes, encoding: str, probs: _Problems) -> _Raw | None:
     """Slow path for files with quoted fields (may contain ';' or line breaks).
 
     A quote that is never closed, or closed only lines later after swallowing whole
     rows, is refused at the row where it opens (never read as one long value:
-    that would lose rows silently). Memory: the values go straight into one list
-    per column (no list of row lists).
+    that would lose rows silently). Memory: the csv module reads the lines one at
+    a time (:func:`_lines`; no decoded copy of the file) and the values go straight
+    into one list per column (no list of row lists).
     """
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", strict=True)
+    reader = csv.reader(_lines(body, encoding), delimiter=";", strict=True)
     columns: list[list[str]] = []
-    good_nums: list[int] = []
+    good_nums = array.array("q")  # memory: 8 bytes a row, not an int object
     prev = 0
     header: list[str] | None = None
     width = 0
@@ -533,10 +600,8 @@ def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
             prev = reader.line_num
             if prev > start:  # a quoted value holds a line break: real, or a quote left open?
                 rec = [c.replace("\r\n", "\n") for c in rec]
-                multi = [j for j, c in enumerate(rec) if "\n" in c or "\r" in c]
-                swallowed = any(";" in c.split("\n", 1)[-1] for c in (rec[j] for j in multi))
-                if swallowed or len(rec) != (width if header is not None else len(rec)):
-                    j = multi[0] if multi else None
+                if _swallows_rows(rec, width if header is not None else len(rec)):
+                    j = next((j for j, c in enumerate(rec) if "\n" in c), None)
                     if n_quote_problems < MAX_LISTED:
                         probs.add(start, _header_name(header, j), _runaway_message(start, prev))
                     else:
@@ -551,9 +616,11 @@ def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
                     # codes), as pandas' own parser does; a column of unique values stops it.
                     seen: list[dict | None] = [{} for _ in range(width)]
                 continue
-            if not rec or not any(c.strip() for c in rec):
+            if _blank(rec):
                 continue
             if len(rec) == width:
+                if n_quote_problems:  # memory: the file is refused, its values are never used
+                    continue
                 for j in range(width):
                     v = rec[j]
                     d = seen[j]
@@ -571,14 +638,20 @@ def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
                 n_bad += 1
     except csv.Error as e:
         start = prev + 1
-        if "unexpected end of data" in str(e) or "EOF" in str(e):
-            open_field, _ = _quote_scan(_nth_line(text, start))
+        if "unexpected end of data" in str(e) or "EOF" in str(e) or "field limit" in str(e):
+            open_field, _ = _quote_scan(_nth_line(body, encoding, start))
+            until = ("aldrig (filen tar slut inom citattecknen)" if "field limit" not in str(e) else
+                     f"inte inom {_fmt_int(csv.field_size_limit())} tecken, så de följande raderna har lästs "
+                     "som ett enda värde")
             probs.add(start, _header_name(header, open_field),
-                      f"citattecknet som inleder värdet på rad {start} avslutas aldrig (filen tar slut "
-                      "inom citattecknen); ett värde som börjar med \" måste sluta med \"")
+                      f"citattecknet som inleder värdet på rad {start} avslutas {until}; ett värde som "
+                      "börjar med \" måste sluta med \"")
+        elif reader.line_num > start:  # the quote that opens on row start is "closed" by a later value's quote
+            open_field, _ = _quote_scan(_nth_line(body, encoding, start))
+            probs.add(start, _header_name(header, open_field), _runaway_message(start, reader.line_num))
         else:
             row = reader.line_num
-            _, after = _quote_scan(_nth_line(text, row))
+            _, after = _quote_scan(_nth_line(body, encoding, row))
             probs.add(row, _header_name(header, after),
                       "text efter det avslutande citattecknet i värdet; omge hela värdet med citattecken "
                       "och skriv \"\" för ett citattecken i texten")
@@ -588,10 +661,11 @@ def _read_csv_quoted(text: str, probs: _Problems) -> _Raw | None:
     if header is None:
         probs.add(None, None, "filen är tom")
         return None
-    frame = pd.DataFrame({j: pd.Series(np.array(columns[j], dtype=object), dtype=object, copy=False)
-                          for j in range(width)})
-    del columns
-    return _Raw(header, frame, np.array(good_nums, dtype=np.int64), "")
+    series = {}
+    for j in range(width):  # memory: each list is freed as soon as its column is made
+        series[j] = pd.Series(np.array(columns[j], dtype=object), dtype=object, copy=False)
+        columns[j] = None
+    return _Raw(header, pd.DataFrame(series, copy=False), np.frombuffer(good_nums, dtype=np.int64).copy(), "")
 
 
 def _check_mojibake(text: str, raw: _Raw, probs: _Problems) -> None:
