@@ -298,12 +298,10 @@ def prepare(render: bool) -> None:
     notary.secret  # noqa: B018 - read (or created) once here, not by each child at the same time
     if render:
         try:
-            import pypandoc
-
-            from vu_lib.publish.render import Renderer
+            from vu_lib.publish.render import Renderer, pandoc_path
 
             _STATE["renderer"] = Renderer()
-            pypandoc.get_pandoc_version()  # pypandoc asks pandoc once per process: here, not in each child
+            pandoc_path()  # found once here, not in each child
         except Exception as e:  # noqa: BLE001 - each child reports it for its own job
             _STATE["renderer_error"] = f"Renderaren kunde inte startas: {type(e).__name__}: {e}"
 

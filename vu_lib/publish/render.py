@@ -698,12 +698,40 @@ def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike
     return "\n\n".join(b for b in blocks if b) + "\n"
 
 
-def _html_to_markdown(html: str) -> str:
+def pandoc_convert(text: str, to: str, source_format: str, extra_args: Sequence[str] = ()) -> str:
+    """Convert ``text`` from ``source_format`` to ``to`` with pandoc (the binary pypandoc-binary ships).
+
+    pypandoc's ``convert_text`` runs pandoc twice more per call to list its formats
+    (``--list-input-formats``, ``--list-output-formats``); this runs it once.
+
+    Raises
+    ------
+    RuntimeError
+        pandoc failed; the message carries pandoc's own.
+    """
+    import subprocess  # noqa: PLC0415
+
+    r = subprocess.run([pandoc_path(), f"--from={source_format}", f"--to={to}", *extra_args],
+                       input=text.encode("utf-8"), capture_output=True,
+                       creationflags=0x08000000 if os.name == "nt" else 0)  # no console window on Windows
+    if r.returncode != 0:
+        raise RuntimeError(f"pandoc avslutades med kod {r.returncode}: "
+                           f"{r.stderr.decode('utf-8', errors='replace').strip()}")
+    return r.stdout.decode("utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def pandoc_path() -> str:
+    """The pandoc that pypandoc-binary ships (found once per process)."""
     import pypandoc  # noqa: PLC0415
 
+    return pypandoc.get_pandoc_path()
+
+
+def _html_to_markdown(html: str) -> str:
     # Markdown without raw HTML, divs or spans: PANDOC_MARKDOWN reads none of them.
     to = "markdown-raw_html-native_divs-native_spans-raw_attribute-link_attributes"
-    return pypandoc.convert_text(html, to, format="html").strip()
+    return pandoc_convert(html, to, "html").strip()
 
 
 #: How pandoc reads the report's Markdown: no raw passthrough of any kind (typst,
@@ -916,16 +944,14 @@ class Renderer:
 
     def typst_source(self, nb: nbformat.NotebookNode, workdir: str | os.PathLike) -> str:
         """Write the images and ``vu.typ`` into ``workdir`` and return the main .typ source."""
-        import pypandoc  # noqa: PLC0415
-
         workdir = Path(workdir)
         raw = _RawBlocks()
         md = notebook_to_markdown(nb, workdir, raw)
         (workdir / "rapport.md").write_text(md, encoding="utf-8")
-        body = pypandoc.convert_text(
+        body = pandoc_convert(
             md,
             "typst",
-            format=PANDOC_MARKDOWN,
+            PANDOC_MARKDOWN,
             # A pipe table wider than --columns gets fixed relative widths from its
             # separator dashes, and amounts (no-break spaces) then overflow into the next
             # column. With a huge --columns pandoc leaves the widths to typst ("auto"),
