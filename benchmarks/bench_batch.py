@@ -13,8 +13,9 @@ Prints, in one run:
    vl-convert engine and Vega bundle are already loaded), summed and divided by the workers;
    and the ratios batch / each floor (target ≤ 1.25 against the work floor);
 4. the wall time of the unchanged re-run (target < 2 s);
-5. charts outside the kernels: the first chart's SVG in a fresh process (vl-convert's engine
-   starts) against the same SVG in the warm renderer, and what that saves per batch;
+5. charts drawn by one warm engine (the parent's, for every report child or kernel): the first
+   chart's SVG in a fresh process (vl-convert's engine starts) against the same SVG in the warm
+   renderer, and what that saves per batch;
 6. with Quarto (>= 1.5) on PATH: the wall time of the same batch through Quarto
    (``--renderer quarto``, a fresh ``--out``) beside the built-in one, and the ratio (target <= 2).
 
@@ -183,6 +184,20 @@ def first_svg_fresh(nb_dir: Path, tmp: Path) -> float:
     return float(r.stdout.strip().splitlines()[-1])
 
 
+def timeline(log: dict) -> str:
+    """When, inside the run, the first notebook started executing and the last one had executed."""
+    import datetime as dt
+
+    t0 = dt.datetime.fromisoformat(log["start"])
+    starts = [dt.datetime.fromisoformat(j["start"]) for j in log["jobb"] if j.get("start")]
+    ends = [dt.datetime.fromisoformat(j["slut"]) for j in log["jobb"] if j.get("slut")]
+    if not starts or not ends:
+        return "–"
+    return (f"första notebooken började {(min(starts) - t0).total_seconds():.2f} s in i körningen (uppvärmning), "
+            f"den sista var körd efter {(max(ends) - t0).total_seconds():.2f} s, körningen slut efter "
+            f"{log['sekunder']:.2f} s")
+
+
 def children_cpu() -> float:
     """CPU seconds (user + system) of every finished descendant so far (kernels and workers included)."""
     import resource
@@ -256,6 +271,7 @@ def main() -> int:
         print(f"(2) Batch, --force, ny utkatalog: {wall:.2f} s  "
               f"(körning per notebook {min(exe):.2f}–{max(exe):.2f} s, summa {sum(exe):.1f} s; "
               f"rendering summa {sum(ren):.1f} s)")
+        print(f"    Tidslinje: {timeline(log)}")
         print(f"(3) Arbetsgolv: cellerna i en varm process {w_exec:.2f} s + rendering (html, pdf, xlsx) "
               f"{w_render:.2f} s = {w_exec + w_render:.2f} s; / {a.jobs} = {w_floor:.2f} s")
         print(f"    Kvot batch/arbetsgolv: {wall / w_floor:.2f}  (mål ≤ 1,25); batch/gammalt golv: {wall / floor:.2f}")
@@ -263,7 +279,7 @@ def main() -> int:
               f"{w_cpu:.1f} s (cellerna och renderingen, utan uppvärmning; hela arbetsgolvprocessen {work_cpu:.1f} s); "
               f"kvot {batch_cpu / w_cpu:.2f}. Belastning nu {os.getloadavg()[0]:.1f} på {os.cpu_count()} kärnor")
         print(f"(4) Oförändrad omkörning: {again:.2f} s, {cached} av {n} från cache  (mål < 2 s)")
-        print(f"(5) Diagram utanför kärnorna: första diagrammets SVG i en ny process {fresh_svg:.2f} s "
+        print(f"(5) Diagram av en varm motor (förälderns, inte en per rapportprocess): första diagrammets SVG i en ny process {fresh_svg:.2f} s "
               f"(vl-converts motor startar), i den varma renderaren {work['_warm_svg']:.3f} s; "
               f"{k} notebooks med diagram ({work['_charts']} diagram): "
               f"{k * (fresh_svg - work['_warm_svg']):.1f} s kärntid sparad per batch, "
