@@ -383,6 +383,187 @@ def test_no_workbook_holds_a_formula_and_every_string_is_text(published):
     assert not problems, "\n".join(problems)
 
 
+# --------------------------------------------------------------------------- in a browser
+def _page_in_chromium(browser, path: Path) -> dict:
+    """Load ``path`` offline; what ran: requests, dialogs, problems, charts drawn, elements."""
+    import chromium as cr
+
+    session = browser.new_page()
+    browser.goto(session, path.resolve().as_uri())
+    charts = browser.evaluate(session, "document.querySelectorAll('figure.vu-chart').length")
+    drawn = browser.wait_for(
+        session,
+        "Array.from(document.querySelectorAll('figure.vu-chart')).every(f => f.classList.contains('vu-chart--live'))",
+    ) if charts else True
+    browser.pump(0.5)
+    return {
+        "charts": charts,
+        "drawn": drawn,
+        "requests": [u for u in browser.requests(session) if not u.startswith(cr.ALLOWED_SCHEMES)],
+        "dialogs": [e for e in browser.events if e.get("sessionId") == session
+                    and e.get("method") == "Page.javascriptDialogOpening"],
+        "problems": browser.problems(session),
+        "h1": browser.evaluate(session, "document.querySelectorAll('h1').length"),
+        "foreign": browser.evaluate(session, "Array.from(document.querySelectorAll("
+                                             "'img:not([src^=\"data:\"]), iframe, object, embed, a[href^=\"javascript\"], "
+                                             "[onerror], [onclick], [onload]')).length"),
+        "hidden": browser.evaluate(session, "getComputedStyle(document.body).display"),
+    }
+
+
+def _browser():
+    import chromium as cr
+
+    if cr.CHROMIUM is None:
+        pytest.skip("Chromium är inte installerat (apt-get install chromium); CI installerar det")
+    pytest.importorskip("websocket", reason="websocket-client behövs för DevTools-protokollet")
+    return cr.Browser(cr.CHROMIUM)
+
+
+def _assert_nothing_ran(name: str, seen: dict) -> None:
+    assert not seen["requests"], f"{name}: sidan försökte hämta {seen['requests']}"
+    assert not seen["dialogs"], f"{name}: en dialog öppnades (alert)"
+    assert not seen["problems"], f"{name}: {seen['problems']}"  # a CSP violation is logged as an error
+    assert seen["h1"] == 1 and seen["foreign"] == 0 and seen["hidden"] != "none", (name, seen)
+    assert seen["drawn"], f"{name}: diagrammen ritades inte (CSP?)"
+
+
+def test_hostile_pages_in_chromium(published):
+    """The pages with the corpus in headless Chromium: no request, no dialog, no CSP violation or
+    error, one h1, no element from data, the body shown, every chart drawn (the CSP lets vu's own
+    scripts run)."""
+    _, folder = published
+    browser = _browser()
+    try:
+        for name in (VU_ID, "AN", "Leanlink", "index"):
+            seen = _page_in_chromium(browser, folder / f"{name}.html")
+            _assert_nothing_ran(name, seen)
+            assert name == "index" or seen["charts"] >= 1, name
+    finally:
+        browser.close()
+
+
+# --------------------------------------------------------------------------- Quarto
+from test_quarto import needs_quarto  # noqa: E402
+
+#: The reports the Quarto run renders: a VU and its nämnd's overview (the two kinds of report).
+QUARTO_REPORTS = (VU_ID, "AN")
+
+
+@pytest.fixture(scope="module")
+def published_quarto(tmp_path_factory):
+    """A VU and its overview with the corpus through ``vu run --renderer quarto``: (store, folder)."""
+    return make_hostile_period(tmp_path_factory.mktemp("fientlig-quarto"),
+                               ["--renderer", "quarto", "--namnd", "AN", "--vu", VU_ID, "--jobs", "2"])
+
+
+@needs_quarto
+def test_quarto_html_shows_every_string_and_runs_none(published_quarto):
+    _, folder = published_quarto
+    problems = []
+    for name in QUARTO_REPORTS:
+        src = (folder / f"{name}.html").read_text(encoding="utf-8")
+        assert 'name="generator" content="quarto-' in src, name
+        problems += [f"{name}.html: {p}" for p in inert_html_problems(src, 2)]
+        text = _visible_text(src)
+        problems += [f"{name}.html visar inte {s!r}" for s in CORPUS if _norm(s) not in text]
+    assert not problems, "\n".join(problems)
+
+
+@needs_quarto
+def test_quarto_pdf_shows_every_string_as_text(published_quarto):
+    _, folder = published_quarto
+    problems = []
+    for name in QUARTO_REPORTS:
+        problems += pdf_problems(folder / f"{name}.pdf")
+    assert not problems, "\n".join(problems)
+
+
+@needs_quarto
+def test_quarto_sources_hold_no_raw_passthrough(published_quarto):
+    """The kept Quarto sources: read with every raw passthrough off, vu's own markup only in the
+    raw-block file (behind tokens), where data is escaped HTML and never markup."""
+    import json
+
+    import yaml
+
+    _, folder = published_quarto
+    for name in QUARTO_REPORTS:
+        doc = json.loads((folder / "quarto" / f"{name}.ipynb").read_text(encoding="utf-8"))
+        front = yaml.safe_load("".join(doc["cells"][0]["source"]).strip().strip("-"))
+        for f in ("html", "typst"):
+            reader = front["format"][f]["from"]
+            for ext in ("raw_html", "raw_attribute", "raw_tex", "citations", "tex_math_dollars"):
+                assert f"-{ext}" in reader, (name, f, reader)
+        assert front["filters"] == ["vu-raw.lua", "typst_text.lua"]
+        body = "".join("".join(c["source"]) for c in doc["cells"][1:])
+        assert "{=html}" not in body and "{=typst}" not in body and "<table" not in body
+        raw = json.loads((folder / "quarto" / front["vu-raw"]).read_text(encoding="utf-8"))
+        html = "".join(b["text"] for b in raw.values() if b["format"] == "html")
+        assert not [s for s in CORPUS if "<" in s and s in html]
+
+
+@needs_quarto
+def test_quarto_pages_in_chromium(published_quarto):
+    _, folder = published_quarto
+    browser = _browser()
+    try:
+        for name in QUARTO_REPORTS:
+            seen = _page_in_chromium(browser, folder / f"{name}.html")
+            _assert_nothing_ran(f"quarto {name}", seen)
+            assert seen["charts"] >= 1, name
+    finally:
+        browser.close()
+
+
+@needs_quarto
+def test_quarto_reads_markdown_without_raw_passthrough(tmp_path):
+    """Unescaped raw markup in a notebook's Markdown (a cell and an output) stays text in Quarto's
+    HTML and PDF: the reader has every raw passthrough off, not just the data escaped."""
+    import nbformat
+
+    from test_quarto import fx
+    from vu_lib.publish import quarto
+
+    md = ('Rå `<b id="rå">fet</b>`{=html} och `#panic("rå")`{=typst} och <i id="rå2">kursiv</i>\n\n'
+          '```{=typst}\n#panic("block")\n```\n\n```{=html}\n<p id="rå3">block</p>\n```\n\n$x$ @ref')
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Rubrik"), nbformat.v4.new_markdown_cell(md),
+                nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
+                    "display_data", data={"text/markdown": md, "text/plain": ""})])]
+    path = tmp_path / "r.ipynb"
+    nbformat.write(nb, str(path))
+    res = quarto.render_with_quarto([("r", path, fx.META)], tmp_path / "ut")["r"]
+    assert res.error is None, res.error
+    src = res.outputs["html"].read_text(encoding="utf-8")
+    assert 'id="rå' not in src and "<b id" not in src and "<i id" not in src
+    text = _visible_text(src)
+    assert text.count('<b id="rå">fet</b>') == 2 and text.count('#panic("block")') == 2, text
+    pdf = re.sub(r"\s", "", _pdf_text(res.outputs["pdf"]))
+    assert pdf.count('#panic("rå")') == 2 and pdf.count('<pid="rå3">block</p>') == 2, pdf
+
+
+def test_harden_html_allows_only_vus_own_scripts():
+    """The CSP put into Quarto's page hashes vu's two scripts, not any other script in the page."""
+    from vu_lib.publish import quarto
+
+    vega, draw = quarto._own_scripts()
+    page = ('<!DOCTYPE html><html><head>\n<meta charset="utf-8">\n<title>t</title>'
+            f'<script>\n{vega}\n</script></head><body><script>alert(1)</script>'
+            '<script type="application/json">{"a":1}</script>'
+            f'<script>\n{draw}\n</script></body></html>')
+    out = quarto.harden_html(page)
+    head = out[:out.index("<title>")]
+    assert '<meta http-equiv="Content-Security-Policy"' in head
+    page_ = _Page()
+    page_.feed(out)
+    script_src = _csp(page_)["script-src"]
+    assert set(re.findall(r"'sha256-[^']+'", script_src)) == {_sha256(f"\n{vega}\n"), _sha256(f"\n{draw}\n")}
+    assert _sha256("alert(1)") not in script_src and "'unsafe-inline'" not in script_src
+    assert quarto.harden_html("<html><head><meta charset=\"utf-8\"></head><body>x</body></html>").count(
+        "script-src 'none'") == 1
+
+
 # --------------------------------------------------------------------------- the escape functions themselves
 @pytest.mark.parametrize("s", CORPUS + ["\t=1", "\r=1", "x\ny", "a\x00b\x1bc"])
 def test_markdown_escape_renders_as_the_text_itself(s):
