@@ -225,19 +225,15 @@ def _csp(page: _Page) -> dict[str, str]:
     return {d.strip().split(" ", 1)[0]: d.strip() for d in metas[0].split(";") if d.strip()}
 
 
-#: Style attribute values the renderers write themselves (tables, chart width); nothing else may appear.
-OWN_STYLE_ATTR = re.compile(r"^(text-align:(left|right|center)(;font-weight:\d+)?|font-weight:\d+|"
-                            r"border-collapse:collapse;font-variant-numeric:tabular-nums|--vu-w: [0-9.]+px)$")
-
-
 def inert_html_problems(src: str, n_scripts: int | None = None) -> list[str]:
     """What in a page could have come from data and act: the empty list for a safe page.
 
     No element from the corpus (no raw ``<…`` of it, no second ``<h1>``, no ``<img>`` other than
     ``data:``, no ``<iframe>``/``<object>``/``<embed>``/``<base>``/``<form>``/``<link>``), no event
-    attribute, no ``javascript:`` URL, no style attribute or ``<style>`` content that is not the
-    renderer's own, and a CSP whose ``script-src`` allows exactly the page's own scripts by hash
-    (``n_scripts`` of them when given) and nothing inline otherwise.
+    attribute, no ``javascript:`` URL, no style attribute at all and no ``<style>`` outside the
+    head, and a CSP without any ``'unsafe-inline'`` whose ``script-src`` allows exactly the page's
+    own scripts (``n_scripts`` of them when given) and ``style-src`` exactly its head's ``<style>``
+    elements, each by hash.
     """
     bad: list[str] = []
     page = _Page()
@@ -254,7 +250,7 @@ def inert_html_problems(src: str, n_scripts: int | None = None) -> list[str]:
             if k in ("href", "src", "action", "formaction", "xlink:href") and (v or "").strip().lower().startswith(
                     ("javascript:", "vbscript:")):
                 bad.append(f"{k}={v!r} på <{t}>")
-            if k == "style" and not OWN_STYLE_ATTR.match(v or ""):
+            if k == "style":
                 bad.append(f"style={v!r} på <{t}>")
         if t == "img" and not (a.get("src") or "").startswith("data:"):
             bad.append(f"<img src={a.get('src')!r}>")
@@ -269,6 +265,15 @@ def inert_html_problems(src: str, n_scripts: int | None = None) -> list[str]:
     script_src = csp.get("script-src", "")
     if "'unsafe-inline'" in script_src or "'unsafe-eval'" in script_src or "data:" in script_src:
         bad.append(f"script-src tillåter inline/eval: {script_src[:80]}")
+    style_src = csp.get("style-src", "")
+    if "'unsafe-inline'" in style_src or "'unsafe-hashes'" in style_src or "data:" in style_src:
+        bad.append(f"style-src tillåter inline: {style_src[:80]}")
+    bare = re.sub(r"(?s)(<script\b[^>]*>).*?</script>", r"\1</script>", src)  # a script may hold "</head>"
+    head_styles = re.findall(r"(?s)<style\b[^>]*>(.*?)</style\s*>", bare[:bare.find("</head>")])
+    if len(head_styles) != len(page.styles):
+        bad.append(f"<style> utanför <head>: {len(page.styles) - len(head_styles)}")
+    if {_sha256(c) for c in head_styles} != set(re.findall(r"'sha256-[^']+'", style_src)):
+        bad.append("<style>-elementen och CSP:ns style-src stämmer inte")
     if csp.get("default-src") != "default-src 'none'":
         bad.append(f"default-src: {csp.get('default-src')}")
     runnable = [body for a, body in page.scripts if (a.get("type") or "text/javascript") in ("text/javascript", "module")]
@@ -408,7 +413,31 @@ def _page_in_chromium(browser, path: Path) -> dict:
                                              "'img:not([src^=\"data:\"]), iframe, object, embed, a[href^=\"javascript\"], "
                                              "[onerror], [onclick], [onload]')).length"),
         "hidden": browser.evaluate(session, "getComputedStyle(document.body).display"),
+        "look": browser.evaluate(session, _LOOK_JS),
     }
+
+
+#: What the tables' and charts' inline styles used to say, as the page's CSS must now say it:
+#: the elements that break it (an empty list when the page looks as before).
+_LOOK_JS = r"""(() => {
+  const bad = [];
+  const cs = e => getComputedStyle(e);
+  const check = (sel, prop, want) => document.querySelectorAll(sel).forEach(e => {
+    const v = cs(e)[prop]; if (!want.includes(v)) bad.push(sel + ' ' + prop + '=' + v); });
+  check('table.vu-table', 'borderCollapse', ['collapse']);
+  check('table.vu-table', 'fontVariantNumeric', ['tabular-nums', 'lining-nums tabular-nums']);
+  check('table.vu-table caption', 'textAlign', ['left']);
+  check('table.vu-table caption', 'fontWeight', ['600']);
+  check('table.vu-table .vu-num', 'textAlign', ['right']);
+  check('table.vu-table .vu-label', 'textAlign', ['left']);
+  check('table.vu-table tfoot.vu-total', 'fontWeight', ['700']);
+  document.querySelectorAll('figure.vu-chart').forEach(f => {
+    const svg = f.querySelector('.vu-chart-static svg');
+    const w = parseFloat(cs(f).getPropertyValue('--vu-w'));
+    if (!svg || Math.abs(w - parseFloat(svg.getAttribute('width'))) > 0.01) bad.push(f.id + ' --vu-w=' + w);
+  });
+  return bad.slice(0, 10);
+})()"""
 
 
 def _browser():
@@ -426,6 +455,7 @@ def _assert_nothing_ran(name: str, seen: dict) -> None:
     assert not seen["problems"], f"{name}: {seen['problems']}"  # a CSP violation is logged as an error
     assert seen["h1"] == 1 and seen["foreign"] == 0 and seen["hidden"] != "none", (name, seen)
     assert seen["drawn"], f"{name}: diagrammen ritades inte (CSP?)"
+    assert not seen["look"], f"{name}: tabellernas eller diagrammens stil saknas: {seen['look']}"
 
 
 def test_hostile_pages_in_chromium(published):
@@ -541,6 +571,27 @@ def test_quarto_reads_markdown_without_raw_passthrough(tmp_path):
     assert text.count('<b id="rå">fet</b>') == 2 and text.count('#panic("block")') == 2, text
     pdf = re.sub(r"\s", "", _pdf_text(res.outputs["pdf"]))
     assert pdf.count('#panic("rå")') == 2 and pdf.count('<pid="rå3">block</p>') == 2, pdf
+
+
+def test_styles_to_head_and_the_policy():
+    """The tables' style attributes leave the page, a chart's width becomes a rule of the head's
+    <style>, and the policy hashes exactly the given scripts and styles (no 'unsafe-inline')."""
+    from vu_lib.publish import render
+
+    page = ('<html><head><style>body{}</style></head><body>'
+            '<figure class="vu-chart" id="vu-diagram-1" style="--vu-w: 625.0px"></figure>'
+            '<table class="vu-table" style="border-collapse:collapse;font-variant-numeric:tabular-nums">'
+            '<caption style="text-align:left;font-weight:600">T</caption><tr><td class="vu-num" style="text-align:right">1'
+            '</td><td class="vu-label" style="text-align:left">x&quot; style=&quot;color:red</td></tr></table>'
+            '<p>&lt;span style=&quot;text-align:right&quot;&gt;</p></body></html>')
+    out = render.styles_to_head(page)
+    assert "style=\"" not in out.split("</head>")[1]
+    assert render.head_styles(out) == ["body{}\n#vu-diagram-1{--vu-w:625.0px}\n"]
+    assert "x&quot; style=&quot;color:red" in out and "&lt;span style=&quot;text-align:right&quot;&gt;" in out  # text stays
+    csp = render.content_security_policy(["a()"], render.head_styles(out))
+    assert f"script-src {_sha256('a()')};" in csp
+    assert f"style-src {_sha256(render.head_styles(out)[0])};" in csp
+    assert "unsafe" not in csp and "script-src 'none'; style-src 'none'" in render.content_security_policy()
 
 
 def test_harden_html_allows_only_vus_own_scripts():

@@ -68,7 +68,8 @@ from vu_lib.report.escape import markdown as _md_escape  # data stays text (issu
 from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, PANDOC_MARKDOWN, REFERENCE_CHART_WIDTH, REMOVE_CELL_TAGS,
                      REMOVE_OUTPUT_TAGS, TEMPLATES_DIR, TYPST_TEMPLATE, TYPST_TEXT_FILTER, _chart_js, _fields, _footer,
                      _inline_svg, _period_text, _script_json, _svg_width, _text, _typst_image_code,
-                     content_security_policy, typst_meta, validate_meta, vega_javascript)
+                     content_security_policy, head_styles, styles_to_head, typst_meta, validate_meta,
+                     vega_javascript)
 
 __all__ = [
     "QUARTO_MIN_VERSION",
@@ -472,9 +473,13 @@ def harden_html(page: str) -> str:
     vu's own scripts, each by the sha256 hash of its text as it stands in the page:
     the Vega bundle and the chart-drawing script (Quarto's ``minimal`` HTML has no
     script of its own). Any other executable script in the page is left out of the
-    policy, so it cannot run (and is logged). It goes in as the first element after
-    ``<meta charset>``, before any script or style.
+    policy, so it cannot run (and is logged). Styles: the ``<style>`` elements of the
+    head (pandoc's few rules and the embedded vu-quarto.css with the fonts), by hash;
+    the tables' style attributes and the charts' widths are moved out of the body first
+    (:func:`vu_lib.publish.render.styles_to_head`), so no style attribute is allowed.
+    The policy goes in as the first element after ``<meta charset>``.
     """
+    page = styles_to_head(page)
     own = set()
     allowed: list[str] = []
     for m in _SCRIPT.finditer(page):
@@ -491,7 +496,7 @@ def harden_html(page: str) -> str:
 
             logging.getLogger(__name__).warning("Quarto-sidan har ett okänt skript (%d tecken); CSP:n stoppar det",
                                                 len(body))
-    csp = content_security_policy(allowed).replace("&", "&amp;").replace('"', "&quot;")
+    csp = content_security_policy(allowed, head_styles(page)).replace("&", "&amp;").replace('"', "&quot;")
     meta = f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n<meta name="referrer" content="no-referrer">'
     m = _CHARSET.search(page) or _HEAD.search(page)
     if m is None:
