@@ -12,12 +12,22 @@ the notebook lies outside the repository. A source is an ``.ipynb`` whose
   on A4 through the built-in renderer's ``vu.typ`` with its title block and
   running footer, see ``templates/quarto/typst-show.typ``);
 - cells hold only Markdown: the notebook's text, and each output as Markdown
-  with raw blocks: a chart as a ``{=html}`` figure (static SVG plus the
-  Vega-Lite spec that the embedded vega-embed draws offline) and a
-  ``{=typst}`` image of its SVG; a table as the vu HTML table for HTML and
-  pandoc's typst table with automatic column widths for the PDF (as the
-  built-in renderer sets it); code, the parameters cell and plain-text
-  output are left out.
+  with vu's own raw blocks: a chart as an HTML figure (static SVG plus the
+  Vega-Lite spec that the embedded vega-embed draws offline) and a typst
+  image of its SVG; a table as the vu HTML table for HTML and pandoc's typst
+  table with automatic column widths for the PDF (as the built-in renderer
+  sets it); code, the parameters cell and plain-text output are left out.
+
+Data is never code here either (issue 12), as in the built-in renderer: data
+text arrives escaped by :mod:`vu_lib.report.escape`; Quarto's pandoc reads
+each source with every raw passthrough off (:data:`QUARTO_READER`: no raw
+HTML, no ``{=html}``/``{=typst}`` blocks or spans, no raw TeX, no citations,
+no TeX math), vu's own blocks stand in the Markdown as nonce tokens and are
+put back by ``templates/quarto/vu-raw.lua`` from ``<stem>.vu-raw.json``;
+``typst_text.lua`` prints every text run literally in typst; Quarto's
+shortcodes (``{{< … >}}``) in data are escaped text. The HTML page gets the
+built-in page's Content-Security-Policy after Quarto (:func:`harden_html`):
+only vu's two scripts, by hash.
 
 Every path in the front matter is relative to the source, so the same
 sources render in three projects:
@@ -55,9 +65,11 @@ from typing import Any, Iterable, Mapping, Sequence
 from vu_lib.report import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.report.charts)
 from vu_lib.report import fmt
 from vu_lib.report.escape import markdown as _md_escape  # data stays text (issue 12)
-from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, REFERENCE_CHART_WIDTH, REMOVE_CELL_TAGS, REMOVE_OUTPUT_TAGS, TEMPLATES_DIR,
-                     TYPST_TEMPLATE, _chart_js, _fields, _footer, _inline_svg, _period_text, _script_json,
-                     _svg_width, _text, _typst_image_block, typst_meta, validate_meta, vega_javascript)
+from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, PANDOC_MARKDOWN, REFERENCE_CHART_WIDTH, REMOVE_CELL_TAGS,
+                     REMOVE_OUTPUT_TAGS, TEMPLATES_DIR, TYPST_TEMPLATE, TYPST_TEXT_FILTER, _chart_js, _fields, _footer,
+                     _inline_svg, _period_text, _script_json, _svg_width, _text, _typst_image_code,
+                     content_security_policy, head_styles, styles_to_head, typst_meta, validate_meta,
+                     vega_javascript)
 
 __all__ = [
     "QUARTO_MIN_VERSION",
@@ -134,6 +146,16 @@ def _yaml_str(s: str) -> str:
     return json.dumps(str(s), ensure_ascii=False)  # a JSON string is a YAML flow scalar
 
 
+#: How Quarto's pandoc reads a source: as the built-in renderer's PDF path
+#: (:data:`vu_lib.publish.render.PANDOC_MARKDOWN`: no raw HTML, no raw attribute blocks,
+#: no raw TeX, no citations, no TeX math), so no text can become HTML, typst or TeX;
+#: vu's own markup goes in through ``vu-raw.lua`` (see :class:`_RawBlocks`).
+QUARTO_READER = PANDOC_MARKDOWN
+#: The Lua filters of every source (beside it, see :func:`write_support_files`): the raw
+#: blocks first, then typst_text.lua (typst output only: every text prints as itself).
+QUARTO_FILTERS = ("vu-raw.lua", "typst_text.lua")
+
+
 def _front_matter(m: Mapping[str, Any], stem: str, formats: Sequence[str], has_charts: bool) -> str:
     title = " – ".join(x for x in (m["titel"], m["vu"], _period_text(m["period"])) if x)
     lines = [
@@ -143,6 +165,8 @@ def _front_matter(m: Mapping[str, Any], stem: str, formats: Sequence[str], has_c
         f"pagetitle: {_yaml_str(title)}",
         "lang: sv",
         f"vu-meta: {_yaml_str(stem + '.vu.json')}",
+        f"vu-raw: {_yaml_str(stem + RAW_SUFFIX)}",
+        f"filters: [{', '.join(QUARTO_FILTERS)}]",
         # the vu tables are raw HTML for HTML and typst for the PDF: Quarto must not parse them
         "html-table-processing: none",
         "execute:",
@@ -157,6 +181,7 @@ def _front_matter(m: Mapping[str, Any], stem: str, formats: Sequence[str], has_c
     if "pdf" in formats:
         lines += [
             "  typst:",
+            f"    from: {QUARTO_READER}",
             "    papersize: a4",
             "    keep-typ: false",
             "    font-paths: [fonts]",
@@ -165,6 +190,7 @@ def _front_matter(m: Mapping[str, Any], stem: str, formats: Sequence[str], has_c
     if "html" in formats:
         lines += [
             "  html:",
+            f"    from: {QUARTO_READER}",
             "    embed-resources: true",
             "    title-block-style: none",
             "    toc: false",
@@ -191,9 +217,39 @@ def _lines(cell: dict) -> dict:
 
 
 def _raw(kind: str, text: str) -> str:
+    """A fenced raw block (only for the website's index.qmd, whose content is vu's own HTML)."""
     # a fence longer than any backtick run inside
     n = max([3] + [len(r) + 1 for r in re.findall(r"`{3,}", text)])
     return f"{'`' * n}{{={kind}}}\n{text.strip()}\n{'`' * n}"
+
+
+#: The file beside a source that holds its raw blocks (``<stem>.vu-raw.json``).
+RAW_SUFFIX = ".vu-raw.json"
+
+
+class _RawBlocks:
+    """vu's own markup of one source, kept out of the Markdown that pandoc reads.
+
+    Each block stands in the source as a paragraph holding a token with a
+    per-document random nonce (``VURAW<nonce>N<k>``, one Markdown word that
+    escaped data text can never form: data has no way to learn the nonce);
+    ``vu-raw.lua`` puts the blocks back into the document after pandoc has read
+    it with every raw passthrough off (:data:`QUARTO_READER`).
+    """
+
+    def __init__(self) -> None:
+        import secrets  # noqa: PLC0415
+
+        self.nonce = secrets.token_hex(8)
+        self.blocks: dict[str, dict[str, str]] = {}
+
+    def add(self, kind: str, text: str) -> str:
+        token = f"VURAW{self.nonce}N{len(self.blocks) + 1}"
+        self.blocks[token] = {"format": kind, "text": text.strip()}
+        return token
+
+    def json(self) -> str:
+        return json.dumps(self.blocks, ensure_ascii=False, indent=0)
 
 
 def _title_block_html(m: Mapping[str, Any]) -> str:
@@ -242,8 +298,10 @@ class _TypstTables:
             import pypandoc  # noqa: PLC0415
 
             joined = "\n\n".join(f"{md}\n\n{_SPLIT}END{i}\n" for i, md in enumerate(self.items))
-            out = pypandoc.convert_text(joined, "typst", format="markdown-implicit_figures",
-                                        extra_args=["--wrap=preserve", "--columns=100000"])
+            # as the built-in PDF path reads them: no raw passthrough, every text printed as itself
+            out = pypandoc.convert_text(joined, "typst", format=PANDOC_MARKDOWN,
+                                        extra_args=["--wrap=preserve", "--columns=100000",
+                                                    f"--lua-filter={TYPST_TEXT_FILTER}"])
             parts = re.split(rf"{_SPLIT}END(\d+)", out)
             self._typst = {int(parts[i + 1]): parts[i].strip() for i in range(0, len(parts) - 1, 2)}
         return self._typst
@@ -287,6 +345,7 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
     nb = copy.deepcopy(nb)
     add_chart_svgs(nb)  # kernels emit charts as specs; the static SVG (HTML fallback, PDF) is drawn here
     tables = _TypstTables()
+    raw = _RawBlocks()
     error_label = fmt.locale()["report"]["error"]
     cells: list[dict] = []
     n_fig = 0
@@ -327,32 +386,32 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
                        f'<div class="vu-chart-static">\n{_inline_svg(svg, chart_id)}\n</div>\n'
                        f'<script type="application/json" class="vu-chart-spec">{_script_json(payload["spec"])}</script>\n'
                        f"</figure>")
-                blocks.append(_raw("html", fig))
+                blocks.append(raw.add("html", fig))
                 if want_pdf and svg:
                     name = f"{stem}-fig-{n_fig}.svg"
                     (dest / name).write_text(svg, encoding="utf-8")
-                    blocks.append(_typst_image_block(name, desc, _svg_width(svg)))
+                    blocks.append(raw.add("typst", _typst_image_code(name, desc, _svg_width(svg))))
             elif TABLE_MIME in data and "text/html" in data:
-                blocks.append(_raw("html", f'<div class="vu-html">\n{_text(data["text/html"])}\n</div>'))
+                blocks.append(raw.add("html", f'<div class="vu-html">\n{_text(data["text/html"])}\n</div>'))
                 if want_pdf and "text/markdown" in data:
-                    blocks.append(_raw("typst", tables.add(_text(data["text/markdown"]))))
+                    blocks.append(raw.add("typst", tables.add(_text(data["text/markdown"]))))
             elif "text/markdown" in data:
                 md = _text(data["text/markdown"]).strip()
                 if want_pdf and _PIPE_TABLE.search(md):
                     # pipe tables: typst's automatic column widths in the PDF (Quarto would fix relative widths)
                     blocks.append(_when("html", md))
-                    blocks.append(_raw("typst", tables.add(md)))
+                    blocks.append(raw.add("typst", tables.add(md)))
                 else:
                     blocks.append(md)
             elif "image/svg+xml" in data:
                 n_fig += 1
                 svg = _text(data["image/svg+xml"])
                 alt = ometa.get("vu_alt") or fmt.locale()["report"]["chart"]
-                blocks.append(_raw("html", f'<figure class="vu-bild">{_inline_svg(svg, f"vu-bild-{n_fig}")}</figure>'))
+                blocks.append(raw.add("html", f'<figure class="vu-bild">{_inline_svg(svg, f"vu-bild-{n_fig}")}</figure>'))
                 if want_pdf:
                     name = f"{stem}-fig-{n_fig}.svg"
                     (dest / name).write_text(svg, encoding="utf-8")
-                    blocks.append(_typst_image_block(name, alt, _svg_width(svg)))
+                    blocks.append(raw.add("typst", _typst_image_code(name, alt, _svg_width(svg))))
             elif "image/png" in data or "image/jpeg" in data:
                 mime = "image/png" if "image/png" in data else "image/jpeg"
                 n_fig += 1
@@ -363,13 +422,13 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
                 alt = ometa.get("vu_alt") or fmt.locale()["report"]["chart"]
                 blocks.append(f"![{_md_escape(alt)}]({name}){{fig-alt=\"{htmllib.escape(alt)}\"}}")
             elif "text/html" in data:
-                blocks.append(_when("html", _raw("html", _text(data["text/html"]))))
+                blocks.append(raw.add("html", _text(data["text/html"])))
         if blocks:
             cells.append(_md_cell("\n\n".join(blocks)))
-    body = [_md_cell(_raw("html", _title_block_html(m)))] + cells + [_md_cell(_raw("html", _footer_html(m)))]
+    body = [_md_cell(raw.add("html", _title_block_html(m)))] + cells + [_md_cell(raw.add("html", _footer_html(m)))]
     if want_pdf:
-        for c in body:
-            c["source"] = tables.fill(c["source"])
+        for b in raw.blocks.values():
+            b["text"] = tables.fill(b["text"])
     doc = {
         "cells": [_lines(c) for c in [{"cell_type": "raw", "metadata": {}, "source": _front_matter(m, stem, formats, has_charts)}] + body],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -378,9 +437,75 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
         "nbformat_minor": 5,
     }
     (dest / f"{stem}.vu.json").write_text(json.dumps(typst_meta(m), ensure_ascii=False, indent=1), encoding="utf-8")
+    (dest / f"{stem}{RAW_SUFFIX}").write_text(raw.json(), encoding="utf-8")
     path = dest / f"{stem}.ipynb"
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
+
+
+_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+_DATA_SCRIPT = re.compile(r"""\btype\s*=\s*["']?(?!text/javascript|module|["'])""", re.I)
+_CHARSET = re.compile(r"<meta\s+charset=[\"']?utf-8[\"']?\s*/?>", re.I)
+_HEAD = re.compile(r"<head\b[^>]*>", re.I)
+
+
+def _vega_js() -> str:
+    """The Vega bundle for a Quarto page: its three tab characters (each a one-character
+    string literal, ``"<tab>"``) written as ``"\\t"``, because Quarto turns tabs in an
+    included file into spaces (which changed what Vega parses and broke the CSP hash)."""
+    js = vega_javascript()
+    return js.replace('"\t"', '"\\t"')
+
+
+def _draw_js() -> str:
+    return _chart_js(_script_json(fmt.d3_format_locale()), _script_json(fmt.d3_time_format_locale()))
+
+
+def _own_scripts() -> tuple[str, ...]:
+    """The scripts vu puts into a Quarto page (vu-vega.html, vu-charts.html), stripped."""
+    return _vega_js().strip(), _draw_js().strip()
+
+
+def harden_html(page: str) -> str:
+    """``page`` (Quarto's self-contained HTML) with the built-in page's Content-Security-Policy.
+
+    The policy (:func:`vu_lib.publish.render.content_security_policy`) allows only
+    vu's own scripts, each by the sha256 hash of its text as it stands in the page:
+    the Vega bundle and the chart-drawing script (Quarto's ``minimal`` HTML has no
+    script of its own). Any other executable script in the page is left out of the
+    policy, so it cannot run (and is logged). Styles: the ``<style>`` elements of the
+    head (pandoc's few rules and the embedded vu-quarto.css with the fonts), by hash;
+    the tables' style attributes and the charts' widths are moved out of the body first
+    (:func:`vu_lib.publish.render.styles_to_head`), so no style attribute is allowed.
+    The policy goes in as the first element after ``<meta charset>``.
+    """
+    page = styles_to_head(page)
+    own = set()
+    allowed: list[str] = []
+    for m in _SCRIPT.finditer(page):
+        attrs, body = m.group(1), m.group(2)
+        if _DATA_SCRIPT.search(attrs):
+            continue  # a data block (the charts' specs, application/json): never executed
+        if not own:
+            own = set(_own_scripts())
+        if body.strip() in own and re.fullmatch(r"\s*", attrs):
+            if body not in allowed:
+                allowed.append(body)
+        else:
+            import logging  # noqa: PLC0415
+
+            logging.getLogger(__name__).warning("Quarto-sidan har ett okänt skript (%d tecken); CSP:n stoppar det",
+                                                len(body))
+    csp = content_security_policy(allowed, head_styles(page)).replace("&", "&amp;").replace('"', "&quot;")
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n<meta name="referrer" content="no-referrer">'
+    m = _CHARSET.search(page) or _HEAD.search(page)
+    if m is None:
+        raise QuartoError("Quarto-sidan har ingen <head>: CSP kan inte sättas")
+    return page[:m.end()] + "\n" + meta + page[m.end():]
+
+
+def _harden_file(path: Path) -> None:
+    path.write_text(harden_html(path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -409,13 +534,13 @@ def write_support_files(dest: str | os.PathLike, *, charts: bool = True) -> None
         _link_or_copy(f, dest / "fonts" / f.name)
     _link_or_copy(FONT_DIR / "OFL.txt", dest / "fonts" / "OFL.txt")
     _link_or_copy(TYPST_TEMPLATE, dest / "vu.typ")
-    for name in ("typst-show.typ", "vu-quarto.css"):
+    for name in ("typst-show.typ", "vu-quarto.css", "vu-raw.lua"):
         _link_or_copy(QUARTO_TEMPLATES / name, dest / name)
+    _link_or_copy(TYPST_TEXT_FILTER, dest / TYPST_TEXT_FILTER.name)
     if charts and not (dest / "vu-vega.html").exists():
-        (dest / "vu-vega.html").write_text(f"<script>\n{vega_javascript()}\n</script>\n", encoding="utf-8")
+        (dest / "vu-vega.html").write_text(f"<script>\n{_vega_js()}\n</script>\n", encoding="utf-8")
         # the same drawing script as the built-in page (templates/vu_html/charts.js)
-        draw = _chart_js(_script_json(fmt.d3_format_locale()), _script_json(fmt.d3_time_format_locale()))
-        (dest / "vu-charts.html").write_text(f"<script>\n{draw}\n</script>\n", encoding="utf-8")
+        (dest / "vu-charts.html").write_text(f"<script>\n{_draw_js()}\n</script>\n", encoding="utf-8")
 
 
 #: The project options of a standalone report (the batch's scratch project and the
@@ -661,6 +786,12 @@ class QuartoPipeline:
             for f in self.formats:
                 out = group / f"{Path(src).stem}.{f}"
                 if out.is_file():
+                    if f == "html":
+                        try:
+                            _harden_file(out)
+                        except (OSError, QuartoError, UnicodeDecodeError) as e:
+                            res.error = f"Quarto-sidan kunde inte få sin CSP: {e}"
+                            continue
                     res.outputs[f] = out
             if name == failed:
                 res.error = message

@@ -474,13 +474,18 @@ def _script_json(obj: Any) -> str:
 
 
 # --------------------------------------------------------------------------- content security policy
-#: The policy of every page, apart from the script hashes. ``style-src`` keeps
-#: 'unsafe-inline' (the tables' inline styles and the page's <style>); styles cannot
-#: run code. No 'unsafe-inline' for scripts: an injected handler or <script> is dead.
+#: The policy of every page, apart from the hashes. No 'unsafe-inline' at all: the page's
+#: own scripts and its own <style> elements run by sha256 hash, so an injected handler,
+#: <script>, <style> or style attribute is dead. The page has no style attribute (see
+#: :func:`styles_to_head`); vega-embed and vega-tooltip add no <style> of their own
+#: (``defaultStyle: false``, ``disableDefaultStyle: true`` in charts.js: their rules are in
+#: vu.css) and set positions through the CSSOM, which a CSP does not restrict.
 #: Vega's expressions run through its interpreter (vega-embed ``ast: true``), so no eval is needed.
 CSP_EVAL = ""
-CSP_BASE = ("default-src 'none'; {script}; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+CSP_BASE = ("default-src 'none'; {script}; {style}; img-src data:; font-src data:; "
             "base-uri 'none'; form-action 'none'")
+#: Where the policy goes in the page template; filled in when the page is complete.
+_CSP_SLOT = "vu-csp-slot"
 
 
 def _csp_hash(script: str) -> str:
@@ -489,8 +494,8 @@ def _csp_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def content_security_policy(scripts: Sequence[str] = ()) -> str:
-    """The page's Content-Security-Policy: only the given inline scripts may run.
+def content_security_policy(scripts: Sequence[str] = (), styles: Sequence[str] = ()) -> str:
+    """The page's Content-Security-Policy: only the given inline scripts and styles apply.
 
     Parameters
     ----------
@@ -499,12 +504,57 @@ def content_security_policy(scripts: Sequence[str] = ()) -> str:
         the page; each is allowed by its sha256 hash (CSP level 2). Nothing else
         runs: no other inline script, no event-handler attribute, no
         ``javascript:`` URL, no ``eval`` (Vega interprets its expressions).
+    styles : sequence of str
+        The exact text of each ``<style>`` element of the page's own ``<head>``,
+        each allowed by its hash. No other ``<style>`` and no ``style`` attribute
+        applies.
     """
     if scripts:
-        script = "script-src " + " ".join(_csp_hash(s) for s in scripts) + CSP_EVAL
+        script = "script-src " + " ".join(_csp_hash(s) for s in dict.fromkeys(scripts)) + CSP_EVAL
     else:
         script = "script-src 'none'"
-    return CSP_BASE.format(script=script)
+    style = "style-src " + " ".join(_csp_hash(s) for s in dict.fromkeys(styles)) if styles else "style-src 'none'"
+    return CSP_BASE.format(script=script, style=style)
+
+
+#: The style attributes of vu's own HTML tables (:mod:`vu_lib.report.tables`, for views without
+#: vu.css: JupyterLab, nbviewer); on a page the same rules come from the page's CSS (vu.css,
+#: vu-quarto.css), so :func:`styles_to_head` drops them.
+TABLE_STYLE_ATTRS = (' style="text-align:right"', ' style="text-align:left"',
+                     ' style="border-collapse:collapse;font-variant-numeric:tabular-nums"',
+                     ' style="text-align:left;font-weight:600"', ' style="font-weight:700"')
+_CHART_WIDTH = re.compile(r'(<figure class="vu-chart" id="([A-Za-z][A-Za-z0-9_-]*)") style="--vu-w: ([0-9]+(?:\.[0-9]+)?)px"')
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.S | re.I)
+_SCRIPT_ELEMENT = re.compile(r"(<script\b[^>]*>).*?</script\s*>", re.S | re.I)
+
+
+def styles_to_head(page: str) -> str:
+    """``page`` without style attributes: the tables' (:data:`TABLE_STYLE_ATTRS`) dropped, each
+    chart's width (``style="--vu-w: 625px"`` on its figure) moved into the head's first ``<style>``
+    as a rule for its id. Call before large assets go in (it scans the page)."""
+    for attr in TABLE_STYLE_ATTRS:
+        page = page.replace(attr, "")
+    rules: list[str] = []
+
+    def move(m: re.Match) -> str:
+        rules.append(f"#{m.group(2)}{{--vu-w:{m.group(3)}px}}")
+        return m.group(1)
+
+    page = _CHART_WIDTH.sub(move, page)
+    if rules:
+        end = page.find("</style>")
+        if not 0 <= end < page.find("<body"):
+            raise ValueError("sidan har ingen <style> i <head> för diagrammens bredd")
+        page = page[:end] + "\n" + "\n".join(rules) + "\n" + page[end:]
+    return page
+
+
+def head_styles(page: str) -> list[str]:
+    """The text of each ``<style>`` element in the page's ``<head>`` (the page's own CSS; data
+    text only ever reaches the body)."""
+    bare = _SCRIPT_ELEMENT.sub(r"\1</script>", page)  # a script's text may hold "</head>" (the Vega bundle does)
+    head_end = bare.find("</head>")
+    return [m.group(1) for m in _STYLE_ELEMENT.finditer(bare, 0, head_end if head_end >= 0 else 0)]
 
 
 @functools.lru_cache(maxsize=4)
@@ -901,8 +951,8 @@ class Renderer:
             "has_charts": has_charts,
             "vega_js": _VEGA_SLOT if has_charts else "",
             "chart_js": chart_js,
-            # the CSP hashes the scripts as they end up in the page (the Vega bundle replaces its slot)
-            "csp": content_security_policy([vega_js, chart_js] if has_charts else []),
+            # the CSP hashes the scripts and styles as they end up in the page: filled in below
+            "csp": _CSP_SLOT,
             "error_label": labels["error"],
             "draft_label": labels["draft"],
             "skip_label": labels["skip"],
@@ -911,12 +961,14 @@ class Renderer:
             "chart_data_label": labels["chart_data"],
         }
         body, _ = self._html.from_notebook_node(nb, resources={"vu": vu})
-        body = _toc_and_ids(body, labels["toc"])
+        body = styles_to_head(_toc_and_ids(body, labels["toc"]))
         if self.embed_fonts:
             body = body.replace(_FONT_SLOT, _font_css(), 1)
+        styles = head_styles(body)  # before the Vega bundle goes into the head
         if has_charts:
             body = body.replace(_VEGA_SLOT, vega_js, 1)
-        return body
+        csp = content_security_policy([vega_js, chart_js] if has_charts else [], styles)
+        return body.replace(f'content="{_CSP_SLOT}"', f'content="{html_lib.escape(csp)}"', 1)
 
     def render_html(self, nb_path: str | os.PathLike | nbformat.NotebookNode, out_path: str | os.PathLike,
                     meta: Mapping[str, Any]) -> Path:

@@ -14,7 +14,10 @@
       ast: true,
       formatLocale: formatLocale,
       timeFormatLocale: timeFormatLocale,
-      tooltip: { theme: "light" }
+      // no <style> added by vega-embed or vega-tooltip (the page's CSP would refuse it):
+      // their rules are in the page's CSS
+      defaultStyle: false,
+      tooltip: { theme: "light", disableDefaultStyle: true }
     }).then(function () {
       fig.classList.add("vu-chart--live");
     }).catch(function (err) {
