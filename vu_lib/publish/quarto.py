@@ -65,8 +65,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from vu_lib.report import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.report.charts)
 from vu_lib.report import fmt
 from vu_lib.report.escape import markdown as _md_escape  # data stays text (issue 12)
-from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, PANDOC_MARKDOWN, REFERENCE_CHART_WIDTH, REMOVE_CELL_TAGS,
-                     REMOVE_OUTPUT_TAGS, TEMPLATES_DIR, TYPST_TEMPLATE, TYPST_TEXT_FILTER, _chart_js, _fields, _footer,
+from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, pandoc_convert, PANDOC_MARKDOWN, REFERENCE_CHART_WIDTH,
+                     REMOVE_CELL_TAGS, REMOVE_OUTPUT_TAGS, TEMPLATES_DIR, TYPST_TEMPLATE, TYPST_TEXT_FILTER, _chart_js, _fields, _footer,
                      _inline_svg, _period_text, _script_json, _svg_width, _text, _typst_image_code,
                      content_security_policy, head_styles, styles_to_head, typst_meta, validate_meta,
                      vega_javascript)
@@ -295,13 +295,10 @@ class _TypstTables:
 
     def _convert(self) -> dict[int, str]:
         if self._typst is None:
-            import pypandoc  # noqa: PLC0415
-
             joined = "\n\n".join(f"{md}\n\n{_SPLIT}END{i}\n" for i, md in enumerate(self.items))
             # as the built-in PDF path reads them: no raw passthrough, every text printed as itself
-            out = pypandoc.convert_text(joined, "typst", format=PANDOC_MARKDOWN,
-                                        extra_args=["--wrap=preserve", "--columns=100000",
-                                                    f"--lua-filter={TYPST_TEXT_FILTER}"])
+            out = pandoc_convert(joined, "typst", PANDOC_MARKDOWN,
+                                 extra_args=["--wrap=preserve", "--columns=100000", f"--lua-filter={TYPST_TEXT_FILTER}"])
             parts = re.split(rf"{_SPLIT}END(\d+)", out)
             self._typst = {int(parts[i + 1]): parts[i].strip() for i in range(0, len(parts) - 1, 2)}
         return self._typst
