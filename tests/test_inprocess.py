@@ -170,3 +170,38 @@ def test_chart_client_prefetch_answers_in_any_order(tmp_path):
         assert not client._pending and not client._ready
     finally:
         server.close()
+
+
+WARM = """
+import json, os, sys
+from pathlib import Path
+os.environ["VU_BATCH"] = "1"
+from vu_lib.publish import inprocess
+from vu_lib.report import charts
+inprocess.prepare(render=True)
+threads = len(os.listdir("/proc/self/task"))
+meta = {"titel": "Uppföljning", "undertitel": "", "vu": "AN-VB", "period": "2026-10", "modellversion": "4.1",
+        "data_fingerprint": "x", "kodversion": "x", "datum": "2026-11-29"}
+inprocess.warm_up({"input": sys.argv[1], "parameters": {"vu": "AN-VB", "period": "2026-10", "store": sys.argv[2]},
+                   "spec": {"formats": ["html", "pdf"], "meta": meta, "xlsx_meta": {}}})
+shell = inprocess._shell()
+print(json.dumps({"threads_before": threads, "threads_after": len(os.listdir("/proc/self/task")),
+                  "count": shell.execution_count, "vu_in_ns": "vu" in shell.user_ns,
+                  "drawer": charts._DRAWER is None, "memo": len(charts._SVG_MEMO),
+                  "outputs": len(inprocess._CAPTURE.outputs)}))
+"""
+
+
+@needs_fork
+def test_warm_up_leaves_no_thread_and_a_fresh_shell(tmp_path):
+    """The zygote's warm-up: no thread left behind (a child forked from it would hang), a shell as new."""
+    from batchkit import FIXTURES
+
+    script = tmp_path / "warm.py"
+    script.write_text(WARM, encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script), str(FIXTURES / "vu_rapport.ipynb"), str(tmp_path / "lager")],
+                       capture_output=True, text=True, timeout=300, cwd=FIXTURES)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got == {"threads_before": got["threads_before"], "threads_after": got["threads_before"], "count": 1,
+                   "vu_in_ns": False, "drawer": True, "memo": 0, "outputs": 0}

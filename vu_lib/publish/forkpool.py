@@ -71,6 +71,7 @@ class ReportPool:
         self.charts = None
         self._queue: list[dict] = []
         self._pids: dict[str, int] = {}
+        self._warm_sent = False
 
     def __enter__(self) -> ReportPool:
         self.tmpdir = Path(tempfile.mkdtemp(prefix=f"vu-batch-{os.getpid()}-"))  # pid: see clean_stale_temp_dirs
@@ -142,6 +143,8 @@ class ReportPool:
                         continue
                     running[s] = {"request": request, "buf": b"", "result": None}
                     sel.register(s, selectors.EVENT_READ)
+                    if not self._warm_sent and (len(running) == self.n or not self._queue):
+                        self._send_warm_up(request)
                 for key, _ in sel.select(timeout=1.0):
                     s = key.fileobj
                     entry = running[s]
@@ -168,6 +171,23 @@ class ReportPool:
             sel.close()
             for s in running:
                 s.close()
+
+    def _send_warm_up(self, request: dict) -> None:
+        """Once the first children run: let the zygote run one report and throw it away.
+
+        The children forked after that find what a report sets up on first use already
+        set up (:func:`vu_lib.publish.inprocess.warm_up`); the zygote does it while
+        the first children work, so no child waits for it. Only when reports remain
+        to be forked.
+        """
+        self._warm_sent = True
+        if not self._queue or os.environ.get("VU_BATCH_WARM_UP", "").strip() == "0":  # 0: off (to measure it)
+            return
+        try:
+            s = self._start({**request, "kind": "warm"})
+            s.close()
+        except OSError:
+            pass
 
     def _failed(self, request: dict, message: str) -> dict:
         try:

@@ -381,6 +381,7 @@ def draw_svgs_with(drawer: Callable[[Mapping[str, Any], str], str] | None) -> No
     """
     global _DRAWER
     _DRAWER = drawer
+    _SVG_MEMO.clear()  # drawn by the other drawer
 
 
 _DRAWER: Callable[[Mapping[str, Any], str], str] | None = None
