@@ -282,16 +282,17 @@ def test_render_with_quarto_html_offline_and_pdf(executed, tmp_path):
 
 def test_source_converts_all_tables_in_one_pandoc_run(executed, tmp_path, monkeypatch):
     """The typst of every table of a report comes from one pandoc run (one per cell cost minutes per batch)."""
-    import pypandoc
+    import subprocess
 
     calls = []
-    real = pypandoc.convert_text
+    real = subprocess.run
 
-    def counting(*args, **kwargs):
-        calls.append(args[1] if len(args) > 1 else kwargs.get("to"))
-        return real(*args, **kwargs)
+    def counting(argv, *args, **kwargs):
+        if "pandoc" in Path(str(argv[0])).name:
+            calls.append(next(a[len("--to="):] for a in argv if str(a).startswith("--to=")))
+        return real(argv, *args, **kwargs)
 
-    monkeypatch.setattr(pypandoc, "convert_text", counting)
+    monkeypatch.setattr(subprocess, "run", counting)
     two = nbformat.from_dict(json.loads(json.dumps(executed)))
     two.cells += [c for c in json.loads(json.dumps(executed))["cells"] if c["cell_type"] == "code"]  # tables twice
     _, body = _source_text(quarto.prepare_source(nbformat.from_dict(two), fx.META, tmp_path, "r"))
