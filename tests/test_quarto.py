@@ -298,3 +298,26 @@ def test_source_converts_all_tables_in_one_pandoc_run(executed, tmp_path, monkey
     _, body = _source_text(quarto.prepare_source(nbformat.from_dict(two), fx.META, tmp_path, "r"))
     assert calls == ["typst"]
     assert body.count("#table(") >= 2
+
+
+def test_inline_resources_makes_the_page_self_contained(tmp_path):
+    """Quarto's page without embed-resources: the stylesheet and its fonts go into the page;
+    anything else that would load from outside is refused; &nbsp; becomes the character outside scripts."""
+    (tmp_path / "fonts").mkdir()
+    (tmp_path / "fonts" / "F.ttf").write_bytes(b"\x00\x01font")
+    (tmp_path / "vu.css").write_text('@font-face{src:url("fonts/F.ttf") format("truetype")}\n'
+                                     'a{background:url(#x)}', encoding="utf-8")
+    page = ('<html><head><link rel="stylesheet" href="vu.css"></head><body><p>1&nbsp;234&nbsp;kr</p>'
+            '<script>var s = "<img src=\\"x.png\\">&nbsp;";</script></body></html>')
+    out = quarto.inline_resources(page, tmp_path)
+    assert "<link" not in out
+    assert 'src:url(data:font/ttf;base64,AAFmb250) format("truetype")' in out  # b64 of b"\x00\x01font"
+    assert "url(#x)" in out  # a fragment reference stays
+    assert "<p>1\u00a0234\u00a0kr</p>" in out and '&nbsp;";</script>' in out  # the script is left as it was
+    for bad in ('<script src="https://cdn.example/x.js"></script>', '<img src="bild.png">',
+                '<link rel="stylesheet" href="https://cdn.example/x.css">', '<iframe src="x.html"></iframe>'):
+        with pytest.raises(quarto.QuartoError):
+            quarto.inline_resources(page.replace("</body>", bad + "</body>"), tmp_path)
+    (tmp_path / "vu.css").write_text('@font-face{src:url("fonts/saknas.ttf")}', encoding="utf-8")
+    with pytest.raises(quarto.QuartoError, match="saknas.ttf"):
+        quarto.inline_resources(page, tmp_path)

@@ -156,7 +156,8 @@ QUARTO_READER = PANDOC_MARKDOWN
 QUARTO_FILTERS = ("vu-raw.lua", "typst_text.lua")
 
 
-def _front_matter(m: Mapping[str, Any], stem: str, formats: Sequence[str], has_charts: bool) -> str:
+def _front_matter(m: Mapping[str, Any], stem: str, formats: Sequence[str], has_charts: bool,
+                  embed: bool = True) -> str:
     title = " – ".join(x for x in (m["titel"], m["vu"], _period_text(m["period"])) if x)
     lines = [
         "---",
@@ -191,7 +192,7 @@ def _front_matter(m: Mapping[str, Any], stem: str, formats: Sequence[str], has_c
         lines += [
             "  html:",
             f"    from: {QUARTO_READER}",
-            "    embed-resources: true",
+            f"    embed-resources: {'true' if embed else 'false'}",
             "    title-block-style: none",
             "    toc: false",
             "    anchor-sections: false",
@@ -312,7 +313,7 @@ class _TypstTables:
 
 
 def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike, stem: str,
-                   formats: Sequence[str] = ("html", "pdf")) -> Path:
+                   formats: Sequence[str] = ("html", "pdf"), embed: bool = True) -> Path:
     """Write the Quarto source of one executed notebook into ``dest``.
 
     Writes ``<stem>.ipynb`` (the source), ``<stem>.vu.json`` (the PDF title
@@ -330,6 +331,10 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
     stem : str
         File name without suffix (the report's name, e.g. ``'AN-VB'``).
     formats : sequence of {'html', 'pdf'}
+    embed : bool
+        Quarto embeds the page's resources (its CSS and the fonts) itself (``embed-resources``).
+        False in the batch, which embeds them after Quarto (:func:`inline_resources`), in
+        half the time: Quarto's embedding pass reads the 2.4 MB page again with pandoc.
 
     Returns
     -------
@@ -427,7 +432,7 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
         for b in raw.blocks.values():
             b["text"] = tables.fill(b["text"])
     doc = {
-        "cells": [_lines(c) for c in [{"cell_type": "raw", "metadata": {}, "source": _front_matter(m, stem, formats, has_charts)}] + body],
+        "cells": [_lines(c) for c in [{"cell_type": "raw", "metadata": {}, "source": _front_matter(m, stem, formats, has_charts, embed)}] + body],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                      "language_info": {"name": "python"}},
         "nbformat": 4,
@@ -501,8 +506,68 @@ def harden_html(page: str) -> str:
     return page[:m.end()] + "\n" + meta + page[m.end():]
 
 
+_STYLESHEET = re.compile(r'<link\b[^>]*\brel="stylesheet"[^>]*>')
+_HREF = re.compile(r'\bhref="([^"]*)"')
+_CSS_URL = re.compile(r'url\(\s*(["\']?)([^)"\']+)\1\s*\)')
+_LOADS = re.compile(r'<(?:script|img|link|source|iframe|embed|object|audio|video)\b[^>]*?\b(?:src|href|data)="([^"]*)"',
+                    re.I)
+_FONT_MIME = {".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff", ".woff2": "font/woff2"}
+
+
+def inline_resources(page: str, folder: str | os.PathLike) -> str:
+    """``page`` (Quarto's HTML rendered without ``embed-resources``) made self-contained.
+
+    Each stylesheet link to a file in ``folder`` becomes a ``<style>`` with that CSS, its
+    font files as data URLs, as Quarto's own embedding would make it. Raises
+    :class:`QuartoError` when anything else would still load from outside the page (a
+    script, image or frame with a ``src``, a stylesheet that is not a local file): the
+    report page must load nothing.
+    """
+    import base64  # noqa: PLC0415
+
+    folder = Path(folder)
+
+    def data_url(path: Path) -> str:
+        mime = _FONT_MIME.get(path.suffix.lower(), "application/octet-stream")
+        return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+    def style(m: re.Match) -> str:
+        href = _HREF.search(m.group(0))
+        target = (folder / href.group(1)) if href else None
+        if target is None or "://" in href.group(1) or not target.is_file():
+            raise QuartoError(f"Quarto-sidan hänvisar till en stilmall som inte är en lokal fil: {m.group(0)[:200]}")
+        css = target.read_text(encoding="utf-8")
+
+        def url(u: re.Match) -> str:
+            ref = u.group(2)
+            if ref.startswith(("data:", "#")):
+                return u.group(0)
+            source = target.parent / ref
+            if "://" in ref or not source.is_file():
+                raise QuartoError(f"vu-quarto.css hänvisar till {ref}, som inte är en lokal fil")
+            return f"url({data_url(source)})"
+
+        return "<style>\n" + _CSS_URL.sub(url, css) + "\n</style>"
+
+    page = _STYLESHEET.sub(style, page)
+    # pandoc writes a no-break space as &nbsp; (its embedding pass wrote the character): the
+    # character, as on the built-in page, outside the scripts
+    parts, at = [], 0
+    for m in _SCRIPT.finditer(page):
+        parts += [page[at:m.start()].replace("&nbsp;", "\u00a0"), m.group(0)]
+        at = m.end()
+    page = "".join(parts) + page[at:].replace("&nbsp;", "\u00a0")
+    # script bodies (the Vega bundle) may spell tags in strings: checked without them, tags kept
+    scripts_out = _SCRIPT.sub(lambda m: f"<script{m.group(1)}></script>", page)
+    for src in _LOADS.findall(scripts_out):
+        if src and not src.startswith(("data:", "#")):
+            raise QuartoError(f"Quarto-sidan laddar {src[:200]} utifrån: den ska inte ladda något")
+    return page
+
+
 def _harden_file(path: Path) -> None:
-    path.write_text(harden_html(path.read_text(encoding="utf-8")), encoding="utf-8")
+    page = inline_resources(path.read_text(encoding="utf-8"), path.parent)
+    path.write_text(harden_html(page), encoding="utf-8")
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -571,6 +636,14 @@ class QuartoResult:
 
 _PROGRESS = re.compile(r"^\s*\[\s*(\d+)\s*/\s*(\d+)\]\s+(\S.*?)\s*$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+#: A further Quarto process starts only when this many reports wait (the first one starts
+#: with the first report): each process spends 1.1-1.9 s of CPU starting Deno before its
+#: first report, so on two cores a process for one or two reports costs more than it saves.
+#: The 13 reports of a delår through Quarto took 15.4-16.0 s with 5, 16.3 s with 7, 16.9-17.1 s
+#: with all waiting, 17.0-18.5 s with 1 (issue 10's measurements, 2026-11-29).
+QUARTO_MIN_GROUP = 5
 
 
 class QuartoPipeline:
@@ -663,8 +736,11 @@ class QuartoPipeline:
         with self._cond:
             self._idle += 1
             try:
-                while not self._pending:
-                    if self._submitted_all and self._busy == 0:
+                # the first process at once; a further one only for QUARTO_MIN_GROUP waiting reports
+                # (or when nothing more comes): Quarto spends 1.1-1.9 s of CPU starting Deno
+                while not (self._pending and (self._busy == 0 or self._submitted_all
+                                              or len(self._pending) >= QUARTO_MIN_GROUP)):
+                    if not self._pending and self._submitted_all and self._busy == 0:
                         self._cond.notify_all()
                         return None
                     self._cond.wait()
@@ -700,7 +776,7 @@ class QuartoPipeline:
         try:
             charts = any(VEGALITE_MIME in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
             write_support_files(folder, charts=charts)
-            src = prepare_source(nb, meta, folder, name, self.formats)
+            src = prepare_source(nb, meta, folder, name, self.formats, embed=False)
             if self.keep_sources:
                 self._keep(folder, name, charts)
             return name, src
@@ -716,6 +792,13 @@ class QuartoPipeline:
         for f in folder.iterdir():
             if f.is_file() and (f.name.startswith(name + ".") or f.name.startswith(name + "-fig-")):
                 shutil.copy2(f, dest / f.name)
+        # the kept source is rendered by `quarto render <period>`, which embeds the resources itself
+        kept = dest / f"{name}.ipynb"
+        if kept.is_file():
+            src = json.loads(kept.read_text(encoding="utf-8"))
+            head = src["cells"][0]
+            head["source"] = [line.replace("embed-resources: false", "embed-resources: true") for line in head["source"]]
+            kept.write_text(json.dumps(src, ensure_ascii=False, indent=1), encoding="utf-8")
 
     def _render_group(self, pending: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
         """One ``quarto render`` over the sources of ``pending``; returns the ones it did not reach."""
