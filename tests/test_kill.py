@@ -49,6 +49,19 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _batch_processes(pid: int) -> set[int]:
+    """The descendants of ``pid`` that are the batch's own: its zygote (and what it forked) or workers."""
+    own = set()
+    for p in _descendants(pid):
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"vu_lib.publish.zygote" in cmd or b"multiprocessing" in cmd:
+            own.add(p)
+    return own
+
+
 def _alive(pids: set[int]) -> set[int]:
     alive = set()
     for p in pids:
@@ -109,7 +122,8 @@ def test_kill_9_of_vu_run(tmp_path, env, moment):
            "--to", "html", "--store", str(tmp_path / "tomt" / "vu.duckdb")]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ready = {
-        "start": lambda: len(_descendants(proc.pid)) >= 1,  # the zygote or a worker is starting
+        # the zygote or a worker is starting (not a passing helper process such as git's)
+        "start": lambda: bool(_batch_processes(proc.pid)),
         "executing": lambda: bool(list(nb_dir.glob(".*.running.ipynb"))) and len(_descendants(proc.pid)) >= 3,
         "rendering": lambda: bool(list(nb_dir.glob("*.ipynb"))),
     }[moment]
