@@ -155,7 +155,12 @@ class ReportPool:
                     entry["buf"] += data
                     *lines, entry["buf"] = entry["buf"].split(b"\n")
                     for line in lines:
-                        message = json.loads(line)
+                        try:
+                            message = json.loads(line)
+                        except ValueError:  # not vu's record: the job fails when the child ends
+                            continue
+                        if not isinstance(message, dict):
+                            continue
                         if "pid" in message and len(message) == 1:
                             self._pids[entry["request"]["name"]] = int(message["pid"])
                         else:
