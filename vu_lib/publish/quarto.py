@@ -65,8 +65,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from vu_lib.report import charts as _charts  # first: imports jsonschema without rfc3987_syntax (see vu_lib.report.charts)
 from vu_lib.report import fmt
 from vu_lib.report.escape import markdown as _md_escape  # data stays text (issue 12)
-from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, pandoc_convert, PANDOC_MARKDOWN, REFERENCE_CHART_WIDTH,
-                     REMOVE_CELL_TAGS, REMOVE_OUTPUT_TAGS, TEMPLATES_DIR, TYPST_TEMPLATE, TYPST_TEXT_FILTER, _chart_js, _fields, _footer,
+from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, page_css, pandoc_convert, PANDOC_MARKDOWN,
+                     REFERENCE_CHART_WIDTH, REMOVE_CELL_TAGS, REMOVE_OUTPUT_TAGS, TEMPLATES_DIR, TYPST_TEMPLATE, TYPST_TEXT_FILTER, _chart_js, _fields, _footer,
                      _inline_svg, _period_text, _script_json, _svg_width, _text, _typst_image_code,
                      content_security_policy, head_styles, styles_to_head, typst_meta, validate_meta,
                      vega_javascript)
@@ -596,8 +596,9 @@ def write_support_files(dest: str | os.PathLike, *, charts: bool = True) -> None
         _link_or_copy(f, dest / "fonts" / f.name)
     _link_or_copy(FONT_DIR / "OFL.txt", dest / "fonts" / "OFL.txt")
     _link_or_copy(TYPST_TEMPLATE, dest / "vu.typ")
-    for name in ("typst-show.typ", "vu-quarto.css", "vu-raw.lua"):
+    for name in ("typst-show.typ", "vu-raw.lua"):
         _link_or_copy(QUARTO_TEMPLATES / name, dest / name)
+    (dest / "vu-quarto.css").write_text(page_css(QUARTO_TEMPLATES / "vu-quarto.css"), encoding="utf-8")
     _link_or_copy(TYPST_TEXT_FILTER, dest / TYPST_TEXT_FILTER.name)
     if charts and not (dest / "vu-vega.html").exists():
         (dest / "vu-vega.html").write_text(f"<script>\n{_vega_js()}\n</script>\n", encoding="utf-8")

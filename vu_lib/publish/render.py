@@ -748,6 +748,15 @@ def notebook_to_markdown(nb: nbformat.NotebookNode, asset_dir: str | os.PathLike
     return "\n\n".join(b for b in blocks if b) + "\n"
 
 
+def page_css(stylesheet: Path) -> str:
+    """A renderer's stylesheet after vega-embed's and vega-tooltip's rules (``templates/vega-embed.css``).
+
+    The page's CSP lets no script add a ``<style>``, so their rules are in the page's CSS;
+    both renderers' stylesheets come after them, so theirs win where they meet.
+    """
+    return (TEMPLATES_DIR / "vega-embed.css").read_text(encoding="utf-8") + "\n" + stylesheet.read_text(encoding="utf-8")
+
+
 def pandoc_convert(text: str, to: str, source_format: str, extra_args: Sequence[str] = ()) -> str:
     """Convert ``text`` from ``source_format`` to ``to`` with pandoc (the binary pypandoc-binary ships).
 
@@ -879,7 +888,7 @@ class Renderer:
         )
         self._html.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
         self._html.register_filter("markdown2html_data", _markdown2html_data)
-        self._css = (TEMPLATES_DIR / HTML_TEMPLATE / "vu.css").read_text(encoding="utf-8")
+        self._css = page_css(TEMPLATES_DIR / HTML_TEMPLATE / "vu.css")
         self._typ_template = TYPST_TEMPLATE.read_text(encoding="utf-8")
         self._typst = typst.Compiler(font_paths=[str(FONT_DIR)], ignore_system_fonts=True)
         self._font_family = _charts.FONT_FAMILY
