@@ -538,12 +538,7 @@ class ChartClient:
 
 def chart_payloads(nb) -> list[tuple[Any, str]]:
     """``(spec, beskrivning)`` of every vu chart in an executed notebook's outputs, in order."""
+    from vu_lib.publish.outputs import json_payloads
     from vu_lib.report.charts import VEGALITE_MIME
 
-    found = []
-    for cell in nb.get("cells", []):
-        for out in cell.get("outputs", []) or []:
-            payload = (out.get("data") or {}).get(VEGALITE_MIME)
-            if isinstance(payload, dict) and "spec" in payload:
-                found.append((payload["spec"], payload.get("beskrivning", "")))
-    return found
+    return [(p["spec"], p.get("beskrivning", "")) for p in json_payloads(nb, VEGALITE_MIME) if "spec" in p]

@@ -185,12 +185,13 @@ def store_signature(signature: list[str], notary=None) -> None:
     (notary or NotebookNotary()).store.store_signature(*signature)
 
 
-def tables_in_notebook(nb) -> list[dict]:
-    """The 'application/vnd.vu.table+json' payloads in a notebook's outputs, in order."""
+def json_payloads(nb, mime: str) -> list[dict]:
+    """The JSON payloads of type ``mime`` in a notebook's outputs, in order (a payload stored as a
+    JSON string is parsed; one that is not an object is left out)."""
     out = []
     for cell in nb.get("cells", []):
         for o in cell.get("outputs", []) or []:
-            t = (o.get("data") or {}).get(TABLE_MIME)
+            t = (o.get("data") or {}).get(mime)
             if isinstance(t, str):
                 try:
                     t = json.loads(t)
@@ -201,6 +202,11 @@ def tables_in_notebook(nb) -> list[dict]:
     return out
 
 
+def tables_in_notebook(nb) -> list[dict]:
+    """The 'application/vnd.vu.table+json' payloads in a notebook's outputs, in order."""
+    return json_payloads(nb, TABLE_MIME)
+
+
 def summary_in_notebook(nb) -> dict | None:
     """Every 'application/vnd.vu.summary+json' payload of a notebook merged (later ones win), or None.
 
@@ -208,16 +214,8 @@ def summary_in_notebook(nb) -> dict | None:
     summary section the marker ``saknar_atgarder`` (a deficit or flag without actions).
     """
     found = None
-    for cell in nb.get("cells", []):
-        for o in cell.get("outputs", []) or []:
-            t = (o.get("data") or {}).get(SUMMARY_MIME)
-            if isinstance(t, str):
-                try:
-                    t = json.loads(t)
-                except ValueError:
-                    continue
-            if isinstance(t, dict):
-                found = {**(found or {}), **t}
+    for t in json_payloads(nb, SUMMARY_MIME):
+        found = {**(found or {}), **t}
     return found
 
 
