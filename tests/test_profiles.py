@@ -167,3 +167,14 @@ def test_detection_reads_the_header_of_a_long_utf8_file(params, write_export):
 
     name, _ = detect(path, params)
     assert name == "beslutsstod_volymer"
+
+
+def test_read_with_profile_refuses_what_is_no_file(tmp_path):
+    """The same words as the contract's reader: a missing file, a folder."""
+    from vu_lib.data.profiles import read_with_profile
+
+    profile = next(iter(load_profiles().values()))
+    (tmp_path / "mapp.csv").mkdir()
+    for name, words in (("saknas.csv", "filen finns inte"), ("mapp.csv", "är en katalog, inte en fil")):
+        with pytest.raises(InputError, match=words):
+            read_with_profile(tmp_path / name, "huvudbok", profile, params=load_params(), today=TODAY)

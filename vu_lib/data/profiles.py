@@ -221,7 +221,7 @@ def detect(path: Path, params: Params) -> tuple[str, Profile] | None:
 def read_with_profile(path: str | Path, name: str, profile: Profile, *, params: Params | None = None,
                       today: dt.date | None = None):
     """Read a CSV export through a profile into a contract :class:`~vu_lib.data.readers.ParsedFile`."""
-    from vu_lib.data.readers import ParsedFile, _Problems, _Raw, _read_csv, _validate
+    from vu_lib.data.readers import ParsedFile, _Problems, _Raw, _read_csv, _require_file, _validate
 
     path = Path(path)
     params = params if params is not None else load_params()
@@ -231,9 +231,7 @@ def read_with_profile(path: str | Path, name: str, profile: Profile, *, params: 
     def fail():
         raise InputError(probs.listing())
 
-    if not path.is_file():
-        probs.add(None, None, "filen finns inte")
-        fail()
+    _require_file(path, probs)
     data = path.read_bytes()
     raw = _read_csv(data, probs)
     if raw is None or probs:

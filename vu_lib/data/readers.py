@@ -189,6 +189,17 @@ def _row_of(data, pos: int, newline) -> int:
     return data.count(newline, 0, pos) + 1
 
 
+def _require_file(path: Path, probs: _Problems) -> None:
+    """Refuse (``InputError``) a path that is no file: missing, or a folder."""
+    if not path.exists():
+        probs.add(None, None, "filen finns inte")
+    elif path.is_dir():
+        probs.add(None, None, "är en katalog, inte en fil")
+    else:
+        return
+    raise InputError(probs.listing())
+
+
 def _decode(data: bytes, probs: _Problems) -> tuple[str, str] | None:
     """Decode strictly: UTF-8 (with or without BOM), else Windows-1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -1410,12 +1421,7 @@ def read_file(path: str | Path, *, params: Params | None = None, today: dt.date 
     def fail():
         raise InputError(probs.listing())
 
-    if not path.exists():
-        probs.add(None, None, "filen finns inte")
-        fail()
-    if path.is_dir():
-        probs.add(None, None, "är en katalog, inte en fil")
-        fail()
+    _require_file(path, probs)
     suffix = path.suffix.lower()
     if suffix == ".xls":
         probs.add(None, None, "det gamla Excel-formatet .xls stöds inte; spara som .xlsx eller CSV (semikolon)")
