@@ -228,6 +228,7 @@ class Batch:
         self._renderer = None
         self._renderer_error: str | None = None
         self._quarto = None  # QuartoPipeline while a quarto batch renders
+        self._notary_obj = None  # nbformat's NotebookNotary, built when a report child sends a signature
         #: Per job name: status, exec and render seconds, error, timestamps, outputs.
         self.results: dict[str, dict] = {}
 
@@ -450,7 +451,7 @@ class Batch:
 
     def _notary(self):
         """The batch's one writer of the notebook signatures database (report children send digests)."""
-        if getattr(self, "_notary_obj", None) is None:
+        if self._notary_obj is None:
             from nbformat.sign import NotebookNotary
 
             self._notary_obj = NotebookNotary()

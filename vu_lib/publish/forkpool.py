@@ -189,7 +189,7 @@ class ReportPool:
         if not self._queue or os.environ.get("VU_BATCH_WARM_UP", "").strip() == "0":  # 0: off (to measure it)
             return
         try:
-            s = self._start({**request, "kind": "warm"})
+            s = self._start({**request, "kind": "warm", "workdir": str(self.tmpdir)})
             s.close()
         except OSError:
             pass

@@ -309,6 +309,18 @@ def prepare(render: bool) -> None:
 _BLANK_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" role="img" aria-label="-"></svg>'
 
 
+def execute(input_path: str | os.PathLike, output_path: str | os.PathLike, parameters: dict):
+    """papermill's ``execute_notebook`` with the in-process engine; returns the executed notebook.
+
+    Raises papermill's ``PapermillExecutionError`` when a cell fails (the output notebook is
+    written all the same).
+    """
+    import papermill as pm
+
+    return pm.execute_notebook(str(input_path), str(output_path), parameters=parameters, kernel_name="python3",
+                               progress_bar=False, log_output=False, engine_name=register_engine())
+
+
 def warm_up(req: dict) -> None:
     """In the zygote, once: execute and render one report and throw it away, then start afresh.
 
@@ -320,22 +332,19 @@ def warm_up(req: dict) -> None:
     forks). The shell is reset afterwards: each child starts with an empty
     namespace and execution count 1, as before the warm-up.
 
-    ``req``: input, parameters and spec of a report request.
+    ``req``: input, parameters and spec of a report request, and ``workdir``: the batch's
+    temporary folder (removed with the batch, also after a ``kill -9``).
     """
     import shutil
     import tempfile
 
-    import papermill as pm
-
     from vu_lib.publish.outputs import tables_in_notebook, write_tables_xlsx
     from vu_lib.report import charts
 
-    tmp = Path(tempfile.mkdtemp(prefix=f"vu-warm-{os.getpid()}-"))
+    tmp = Path(tempfile.mkdtemp(prefix="warm-", dir=req.get("workdir")))
     charts.draw_svgs_with(lambda spec, beskrivning: _BLANK_SVG)
     try:
-        nb = pm.execute_notebook(req["input"], str(tmp / "warm.ipynb"), parameters=req["parameters"],
-                                 kernel_name="python3", progress_bar=False, log_output=False,
-                                 engine_name=register_engine())
+        nb = execute(req["input"], tmp / "warm.ipynb", req["parameters"])
         spec = req["spec"]
         if spec.get("formats"):
             # HTML only: typst starts a pool of threads at its first compile, and a child
@@ -375,8 +384,6 @@ def run_report(conn: socket.socket, req: dict) -> int:
     :func:`~vu_lib.publish.produce.produce`), charts (the parent's chart socket).
     The first line sent is ``{"pid": ...}``, the last the job's result.
     """
-    import papermill as pm
-
     from vu_lib.publish.outputs import now
     from vu_lib.publish.produce import format_execution_error, produce
 
@@ -391,8 +398,7 @@ def run_report(conn: socket.socket, req: dict) -> int:
     started, t0 = now(), time.perf_counter()
     res: dict[str, Any] = {"name": req["name"], "ok": False, "error": None, "started": started}
     try:
-        nb = pm.execute_notebook(req["input"], spec["running"], parameters=req["parameters"], kernel_name="python3",
-                                 progress_bar=False, log_output=False, engine_name=register_engine())
+        nb = execute(req["input"], spec["running"], req["parameters"])
         res["ok"] = True
         if client is not None:  # the parent draws them while this child publishes
             client.prefetch(chart_payloads(nb))
