@@ -53,7 +53,9 @@ RUNNER = textwrap.dedent("""
         args = build_parser().parse_args(argv)
         nbs = batch.NotebookSet(directory=Path(nb_dir)) if nb_dir else None
         fn = batch.cli_run if args.command == "run" else batch.cli_budget
-        sys.exit(fn(args, notebooks=nbs))
+        code = fn(args, notebooks=nbs)
+        from vu_lib.core.io import exit_now
+        exit_now(code)  # as the `vu` command ends (vu_lib.cli.console)
 
     if __name__ == "__main__":
         main()

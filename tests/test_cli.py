@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from vu_lib.cli import main
 
 NINE = ["AN-OMR-NV", "AN-OMR-NO", "AN-OMR-CN", "AN-OPPNA", "AN-VB",
@@ -40,3 +42,46 @@ def test_console_script_help_lists_every_command():
 def test_bad_usage_exits_2():
     r = subprocess.run([sys.executable, "-m", "vu_lib.cli", "frobnicate"], capture_output=True, text=True)
     assert r.returncode == 2
+
+
+EXIT_NOW = """
+import atexit, sys
+from vu_lib.core.io import exit_now
+atexit.register(lambda: print("atexit ran", flush=False))
+print("utdata", end="")        # still in the buffer: exit_now flushes it
+print("fel", end="", file=sys.stderr)
+exit_now(int(sys.argv[1]))
+print("never")
+"""
+
+
+@pytest.mark.parametrize("code", [0, 1, 2])
+def test_exit_now_keeps_the_code_the_output_and_atexit(tmp_path, code):
+    script = tmp_path / "exit.py"
+    script.write_text(EXIT_NOW, encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script), str(code)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (code, "utdataatexit ran\n", "fel")
+
+
+CONSOLE = """
+import sys
+
+import pytest
+from vu_lib.cli import console
+console(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("argv, code, stream, text", [
+    (["--help"], 0, "stdout", "validate"),            # argparse exits through SystemExit(0)
+    (["frobnicate"], 2, "stderr", "frobnicate"),      # a usage error: SystemExit(2), its message printed
+    (["list"], 0, "stdout", "AN-VB"),                 # main's own return value
+])
+def test_console_exits_with_mains_code(tmp_path, argv, code, stream, text):
+    """The `vu` command (console script ``vu_lib.cli:console``) ends as main() says, with its output flushed."""
+    script = tmp_path / "console.py"
+    script.write_text(CONSOLE, encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True, timeout=120)
+    assert r.returncode == code, r.stderr
+    assert text in getattr(r, stream)

@@ -205,3 +205,46 @@ def test_warm_up_leaves_no_thread_and_a_fresh_shell(tmp_path):
     got = json.loads(r.stdout.strip().splitlines()[-1])
     assert got == {"threads_before": got["threads_before"], "threads_after": got["threads_before"], "count": 1,
                    "vu_in_ns": False, "drawer": True, "memo": 0, "outputs": 0}
+
+
+WRITES = """
+import json, sys
+import nbformat, papermill as pm
+import papermill.engines, papermill.execute
+from vu_lib.publish import inprocess
+
+writes = []
+real = papermill.execute.write_ipynb
+def counting(nb, path):
+    writes.append(path)
+    return real(nb, path)
+papermill.execute.write_ipynb = papermill.engines.write_ipynb = counting
+got = {}
+for name, source in (("ok", "x = 1\\nprint(x + 1)"), ("failing", "1 / 0")):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("y = 0", metadata={"tags": ["parameters"]}),
+                                         nbformat.v4.new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src, out = sys.argv[1] + f"/{name}.ipynb", sys.argv[1] + f"/{name}-ut.ipynb"
+    nbformat.write(nb, src)
+    writes.clear()
+    try:
+        inprocess.execute(src, out, {"y": 2})
+        error = None
+    except pm.PapermillExecutionError as e:
+        error = e.ename
+    written = nbformat.read(out, as_version=4)
+    got[name] = {"writes": len(writes), "error": error,
+                 "outputs": [o.get("text") or o.get("ename") for c in written.cells for o in c.get("outputs", [])]}
+print(json.dumps(got))
+"""
+
+
+def test_execute_writes_the_notebook_once(tmp_path):
+    """A report child's notebook is written once, when it has run or failed; not also before and between its cells."""
+    script = tmp_path / "writes.py"
+    script.write_text(WRITES, encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got == {"ok": {"writes": 1, "error": None, "outputs": ["2\n"]},
+                   "failing": {"writes": 1, "error": "ZeroDivisionError", "outputs": ["ZeroDivisionError"]}}

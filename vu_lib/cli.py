@@ -414,5 +414,22 @@ def _unexpected(e: BaseException, argv: list[str] | None) -> int:
     return 1
 
 
+def console(argv: list[str] | None = None) -> None:
+    """The ``vu`` command: :func:`main`, then the process ends at once (:func:`vu_lib.core.io.exit_now`).
+
+    Python's own shutdown would tear down vl-convert's JavaScript engine after a batch,
+    a quarter of a second in which nothing is left to do.
+    """
+    from vu_lib.core.io import exit_now
+
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse: --help, a usage error (its message is printed)
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    exit_now(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Iterable
 
 from vu_lib.core.exceptions import VuError
+from vu_lib.core.io import exit_now
 from vu_lib.publish.plan import code_cells, read_notebook
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -171,7 +172,8 @@ class Zygote:
 
         self.socket_path = str(Path(directory) / "zygote.sock")
         self.log_path = Path(directory) / "zygote.log"
-        code = "import sys; sys.path[:0] = [sys.argv[1]]; from vu_lib.publish.zygote import main; main(sys.argv[2:])"
+        code = ("import sys; sys.path[:0] = [sys.argv[1]]; from vu_lib.publish.zygote import main; main(sys.argv[2:]); "
+                "from vu_lib.core.io import exit_now; exit_now(0)")
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in close()
         config = {"preload": list(preload), "store": str(store) if store else None, "parent": os.getpid(),
                   "reports": reports, "render": render}
@@ -452,21 +454,6 @@ def _child_setup(req: dict, base_path: list[str]) -> None:
         np.random.seed()
 
 
-def _exit_child(code: int) -> None:
-    import atexit
-
-    try:
-        atexit._run_exitfuncs()
-    except BaseException:  # noqa: BLE001
-        pass
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BaseException:  # noqa: BLE001
-        pass
-    os._exit(code)
-
-
 def _become_report(conn, req: dict, base_path: list[str]) -> None:
     """In a forked child of the zygote: execute and produce one report (:func:`vu_lib.publish.inprocess.run_report`)."""
     import traceback
@@ -486,7 +473,7 @@ def _become_report(conn, req: dict, base_path: list[str]) -> None:
             conn.close()
         except OSError:
             pass
-        _exit_child(code)
+        exit_now(code)
 
 
 def _become_kernel(req: dict, base_path: list[str]) -> None:
@@ -510,4 +497,4 @@ def _become_kernel(req: dict, base_path: list[str]) -> None:
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
     finally:
-        _exit_child(code)
+        exit_now(code)
