@@ -248,3 +248,56 @@ def test_execute_writes_the_notebook_once(tmp_path):
     got = json.loads(r.stdout.strip().splitlines()[-1])
     assert got == {"ok": {"writes": 1, "error": None, "outputs": ["2\n"]},
                    "failing": {"writes": 1, "error": "ZeroDivisionError", "outputs": ["ZeroDivisionError"]}}
+
+
+CELL_OUTPUTS = """
+import json, sys
+import nbformat
+from vu_lib.publish import inprocess
+
+cells = ["y = 0", "print('a')", "z = 1", "from IPython.display import display\\ndisplay(2); display(3)"]
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+nb.cells[0].metadata["tags"] = ["parameters"]
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+src = sys.argv[1] + "/nb.ipynb"
+nbformat.write(nb, src)
+seen = []
+inprocess.execute(src, sys.argv[1] + "/ut.ipynb", {"y": 1},
+                  on_cell_outputs=lambda outs: seen.append([o["output_type"] for o in outs]))
+print(json.dumps(seen))
+"""
+
+
+def test_execute_hands_each_cells_outputs_on_as_it_runs(tmp_path):
+    """``on_cell_outputs`` gets the outputs of each code cell that gave any, in order (a report child asks
+    for its charts there); cells without outputs (the parameters, an assignment) are not handed on."""
+    script = tmp_path / "cells.py"
+    script.write_text(CELL_OUTPUTS, encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == [["stream"], ["display_data", "display_data"]]
+
+
+def test_prefetch_outputs_asks_for_the_charts_of_one_cell(tmp_path):
+    """A cell's outputs: its charts are asked for at once, other outputs are ignored; with the
+    parent's service gone it raises nothing (the report fails later, when the chart is drawn)."""
+    from vu_lib.core.exceptions import VuError
+    from vu_lib.publish.inprocess import ChartClient, ChartServer
+    from vu_lib.report.charts import VEGALITE_MIME
+
+    spec = {"data": {"values": [{"a": 1}]}, "mark": "point", "encoding": {"x": {"field": "a", "type": "quantitative"}}}
+    outputs = [{"output_type": "stream", "name": "stdout", "text": "x"},
+               {"output_type": "display_data", "metadata": {},
+                "data": {VEGALITE_MIME: {"spec": spec, "beskrivning": "ett diagram"}, "text/plain": "Chart"}}]
+    server = ChartServer(tmp_path)
+    try:
+        client = ChartClient(server.path)
+        client.prefetch_outputs(outputs)
+        assert len(client._pending) == 1
+        assert 'aria-label="ett diagram"' in client(spec, "ett diagram")
+    finally:
+        server.close()
+    gone = ChartClient(str(tmp_path / "finns-inte.sock"))
+    gone.prefetch_outputs(outputs)  # no exception
+    with pytest.raises((VuError, OSError)):
+        gone(spec, "ett diagram")

@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["ENGINE_NAME", "InProcessEngine", "prepare", "run_report", "ChartServer", "ChartClient", "chart_payloads"]
 
@@ -254,7 +254,7 @@ def _engine_class():
         execute_notebook = classmethod(execute_with_fewer_saves)
 
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+        def execute_managed_notebook(cls, nb_man, kernel_name, on_cell_outputs=None, **kwargs):
             for index, cell in enumerate(nb_man.nb.cells):
                 failed = False
                 try:
@@ -263,6 +263,8 @@ def _engine_class():
                         outputs, count, failed = run_cell(cell.source)
                         cell.execution_count = count
                         cell.outputs = [from_dict(o) for o in outputs]
+                        if on_cell_outputs is not None and cell.outputs:
+                            on_cell_outputs(cell.outputs)
                         if failed:
                             nb_man.cell_exception(cell, cell_index=index)
                 finally:
@@ -309,8 +311,12 @@ def prepare(render: bool) -> None:
 _BLANK_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" role="img" aria-label="-"></svg>'
 
 
-def execute(input_path: str | os.PathLike, output_path: str | os.PathLike, parameters: dict):
+def execute(input_path: str | os.PathLike, output_path: str | os.PathLike, parameters: dict,
+            on_cell_outputs: Callable[[list], None] | None = None):
     """papermill's ``execute_notebook`` with the in-process engine; returns the executed notebook.
+
+    ``on_cell_outputs(outputs)`` is called after each code cell that gave outputs (a
+    report child asks the parent for its charts' SVGs there, while later cells run).
 
     The notebook is written once, when it has run (or failed), not also before and
     while it runs: nothing reads it before then, and each write of a report notebook
@@ -321,7 +327,8 @@ def execute(input_path: str | os.PathLike, output_path: str | os.PathLike, param
 
     return pm.execute_notebook(str(input_path), str(output_path), parameters=parameters, kernel_name="python3",
                                progress_bar=False, log_output=False, engine_name=register_engine(),
-                               request_save_on_cell_execute=False)
+                               request_save_on_cell_execute=False,
+                               **({"on_cell_outputs": on_cell_outputs} if on_cell_outputs is not None else {}))
 
 
 def warm_up(req: dict) -> None:
@@ -401,10 +408,11 @@ def run_report(conn: socket.socket, req: dict) -> int:
     started, t0 = now(), time.perf_counter()
     res: dict[str, Any] = {"name": req["name"], "ok": False, "error": None, "started": started}
     try:
-        nb = execute(req["input"], spec["running"], req["parameters"])
+        # Each chart is asked for as soon as its cell has run: the parent draws it while
+        # this child runs the later cells and publishes the notebook.
+        nb = execute(req["input"], spec["running"], req["parameters"],
+                     on_cell_outputs=client.prefetch_outputs if client is not None else None)
         res["ok"] = True
-        if client is not None:  # the parent draws them while this child publishes
-            client.prefetch(chart_payloads(nb))
     except BaseException as e:  # noqa: BLE001 - every failure is reported
         res["error"] = format_execution_error(e)
     res["seconds"] = time.perf_counter() - t0
@@ -530,6 +538,14 @@ class ChartClient:
             key = self._key(spec, beskrivning)
             if key not in self._ready and key not in self._pending:
                 self._send(spec, beskrivning)
+
+    def prefetch_outputs(self, outputs: list) -> None:
+        """:meth:`prefetch` for the charts among one cell's outputs; never raises (a chart the
+        parent cannot draw fails the report when it is rendered, with the parent's message)."""
+        try:
+            self.prefetch(chart_payloads({"cells": [{"outputs": outputs}]}))
+        except Exception:  # noqa: BLE001
+            pass
 
     def __call__(self, spec, beskrivning: str) -> str:
         from vu_lib.core.exceptions import VuError
