@@ -120,8 +120,27 @@ def test_source_charts_and_tables(executed, tmp_path):
     # the print() output and the remove-cell cell are not part of the report
     assert "print" not in body and "remove" not in body.lower()
     # title block and footer in HTML
-    assert '<header class="vu-titelblock">' in body and "<h1>Månadsuppföljning</h1>" in body
+    assert '<header class="vu-titelblock">' in body
     assert '<footer class="vu-sidfot">' in body
+
+
+def test_title_block_as_the_built_in_pages(executed, tmp_path):
+    """The Quarto page's title block and <title> say what the built-in page's say: the report's name as the
+    one h1, the report type and period under it (they were the other way round)."""
+    from bs4 import BeautifulSoup
+
+    from vu_lib.publish.render import Renderer
+
+    front, body = _source_text(quarto.prepare_source(executed, fx.META, tmp_path, "AN-VB"))
+    soup = BeautifulSoup(body, "html.parser")
+    built_in = BeautifulSoup(Renderer().html_from_notebook(executed, fx.META), "html.parser")
+    for page in (soup, built_in):
+        assert [h.get_text() for h in page.find_all("h1")] == ["Vårdbostad och korttidsplatser"]
+        assert page.find(class_="vu-undertitel").get_text() == "Månadsuppföljning, augusti 2026"
+    assert front["pagetitle"] == built_in.title.get_text() == "Vårdbostad och korttidsplatser – augusti 2026"
+    pdf_meta = json.loads((tmp_path / "AN-VB.vu.json").read_text(encoding="utf-8"))
+    assert (pdf_meta["rubrik"], pdf_meta["undertitel"]) == ("Vårdbostad och korttidsplatser",
+                                                             "Månadsuppföljning, augusti 2026")
 
 
 def test_source_formats(executed, tmp_path):

@@ -67,9 +67,9 @@ from vu_lib.report import fmt
 from vu_lib.report.escape import markdown as _md_escape  # data stays text (issue 12)
 from vu_lib.publish.render import (FONT_DIR, add_chart_svgs, page_css, pandoc_convert, PANDOC_MARKDOWN,
                      REFERENCE_CHART_WIDTH, REMOVE_CELL_TAGS, REMOVE_OUTPUT_TAGS, TEMPLATES_DIR, TYPST_TEMPLATE, TYPST_TEXT_FILTER, _chart_js, _fields, _footer,
-                     _inline_svg, _period_text, _script_json, _svg_width, _text, _typst_image_code,
-                     content_security_policy, head_styles, styles_to_head, typst_meta, validate_meta,
-                     vega_javascript)
+                     _inline_svg, _script_json, _svg_width, _text, _typst_image_code,
+                     content_security_policy, document_title, head_styles, lift_title, report_name,
+                     report_subtitle, styles_to_head, typst_meta, validate_meta, vega_javascript)
 
 __all__ = [
     "QUARTO_MIN_VERSION",
@@ -158,12 +158,11 @@ QUARTO_FILTERS = ("vu-raw.lua", "typst_text.lua")
 
 def _front_matter(m: Mapping[str, Any], stem: str, formats: Sequence[str], has_charts: bool,
                   embed: bool = True) -> str:
-    title = " – ".join(x for x in (m["titel"], m["vu"], _period_text(m["period"])) if x)
     lines = [
         "---",
-        # only pagetitle (<title>): the title block is vu's own (HTML below, PDF in vu.typ),
-        # a `title` would add Quarto's as well
-        f"pagetitle: {_yaml_str(title)}",
+        # only pagetitle (<title>, as the built-in page's): the title block is vu's own (HTML
+        # below, PDF in vu.typ), a `title` would add Quarto's as well
+        f"pagetitle: {_yaml_str(document_title(m))}",
         "lang: sv",
         f"vu-meta: {_yaml_str(stem + '.vu.json')}",
         f"vu-raw: {_yaml_str(stem + RAW_SUFFIX)}",
@@ -253,7 +252,9 @@ class _RawBlocks:
         return json.dumps(self.blocks, ensure_ascii=False, indent=0)
 
 
-def _title_block_html(m: Mapping[str, Any]) -> str:
+def _title_block_html(m: Mapping[str, Any], heading: str) -> str:
+    """The HTML title block, as the built-in page's: the report's name as the page's one
+    level-1 heading, the report type and period (or the subtitle) under it."""
     e = htmllib.escape
     labels = fmt.locale()["report"]
     parts = []
@@ -262,9 +263,8 @@ def _title_block_html(m: Mapping[str, Any]) -> str:
     parts.append('<header class="vu-titelblock">')
     if m.get("namnd"):
         parts.append(f'<p class="vu-overline">{e(m["namnd"])}</p>')
-    parts.append(f'<h1>{e(m["titel"])}</h1>')
-    if m.get("undertitel"):
-        parts.append(f'<p class="vu-undertitel">{e(m["undertitel"])}</p>')
+    parts.append(f'<h1>{e(heading)}</h1>')
+    parts.append(f'<p class="vu-undertitel">{e(report_subtitle(m, heading))}</p>')
     parts.append('<dl class="vu-sparbarhet">')
     for label, value, kind in _fields(m):
         parts.append(f'<div class="vu-falt vu-falt-{kind}"><dt>{e(label)}</dt><dd>{e(value)}</dd></div>')
@@ -345,6 +345,7 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     nb = copy.deepcopy(nb)
+    heading = lift_title(nb) or report_name(m)  # the notebook's own "# " title, as the built-in page takes it
     add_chart_svgs(nb)  # kernels emit charts as specs; the static SVG (HTML fallback, PDF) is drawn here
     tables = _TypstTables()
     raw = _RawBlocks()
@@ -427,7 +428,7 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
                 blocks.append(raw.add("html", _text(data["text/html"])))
         if blocks:
             cells.append(_md_cell("\n\n".join(blocks)))
-    body = [_md_cell(raw.add("html", _title_block_html(m)))] + cells + [_md_cell(raw.add("html", _footer_html(m)))]
+    body = [_md_cell(raw.add("html", _title_block_html(m, heading)))] + cells + [_md_cell(raw.add("html", _footer_html(m)))]
     if want_pdf:
         for b in raw.blocks.values():
             b["text"] = tables.fill(b["text"])
@@ -438,7 +439,7 @@ def prepare_source(nb: Mapping, meta: Mapping[str, Any], dest: str | os.PathLike
         "nbformat": 4,
         "nbformat_minor": 5,
     }
-    (dest / f"{stem}.vu.json").write_text(json.dumps(typst_meta(m), ensure_ascii=False, indent=1), encoding="utf-8")
+    (dest / f"{stem}.vu.json").write_text(json.dumps(typst_meta(m, heading=heading), ensure_ascii=False, indent=1), encoding="utf-8")
     (dest / f"{stem}{RAW_SUFFIX}").write_text(raw.json(), encoding="utf-8")
     path = dest / f"{stem}.ipynb"
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")

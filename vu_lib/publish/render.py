@@ -94,6 +94,7 @@ __all__ = [
     "vega_javascript",
     "document_title",
     "report_name",
+    "report_subtitle",
     "lift_title",
     "typst_meta",
     "TEMPLATES_DIR",
@@ -246,7 +247,7 @@ def _footer(meta: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _subtitle(meta: Mapping[str, Any], heading: str) -> str:
+def report_subtitle(meta: Mapping[str, Any], heading: str) -> str:
     """The line under the page's heading: the subtitle, or the report type and period when the heading says the rest."""
     sub = meta.get("undertitel", "")
     if sub and sub != heading and sub not in heading:
@@ -359,7 +360,7 @@ def typst_meta(m: Mapping[str, Any], font: str = _charts.FONT_FAMILY, heading: s
         "titel": m["titel"],
         "rubrik": heading,
         "dokumenttitel": document_title(m),
-        "undertitel": _subtitle(m, heading),
+        "undertitel": report_subtitle(m, heading),
         "overline": m.get("namnd", ""),
         "utkast": bool(m.get("utkast", False)),
         "utkast_text": labels["draft"],
@@ -946,7 +947,7 @@ class Renderer:
             "lang": fmt.locale().language,
             "meta": m,
             "heading": heading,
-            "subtitle": _subtitle(m, heading),
+            "subtitle": report_subtitle(m, heading),
             "overline": m.get("namnd", ""),
             "fields": _fields(m),
             "footer": _footer(m) + " · " + f"{labels['fields']['datum']} {m['datum']}",
