@@ -45,9 +45,14 @@ def test_bad_usage_exits_2():
 
 
 EXIT_NOW = """
-import atexit, sys
+import atexit, sys, threading, time
+from pathlib import Path
 from vu_lib.core.io import exit_now
 atexit.register(lambda: print("atexit ran", flush=False))
+def late():
+    time.sleep(0.3)
+    Path(sys.argv[2]).write_text("klar")
+threading.Thread(target=late).start()  # not a daemon: waited for, as at a normal exit
 print("utdata", end="")        # still in the buffer: exit_now flushes it
 print("fel", end="", file=sys.stderr)
 exit_now(int(sys.argv[1]))
@@ -56,12 +61,14 @@ print("never")
 
 
 @pytest.mark.parametrize("code", [0, 1, 2])
-def test_exit_now_keeps_the_code_the_output_and_atexit(tmp_path, code):
+def test_exit_now_keeps_the_code_the_output_atexit_and_threads(tmp_path, code):
     script = tmp_path / "exit.py"
     script.write_text(EXIT_NOW, encoding="utf-8")
-    r = subprocess.run([sys.executable, str(script), str(code)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=60)
+    done = tmp_path / "tråd.txt"
+    r = subprocess.run([sys.executable, str(script), str(code), str(done)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=60)
     assert (r.returncode, r.stdout, r.stderr) == (code, "utdataatexit ran\n", "fel")
+    assert done.read_text() == "klar"
 
 
 CONSOLE = """

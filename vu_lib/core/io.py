@@ -211,10 +211,18 @@ def exit_now(code: int) -> None:
     vl-convert's JavaScript engine loaded (the batch's chart engine) that alone takes
     about 0.25 s, after the work is done. The ``vu`` command, the batch's zygote and
     its children end here instead. Files must already be closed (vu writes through
-    :func:`atomic_write`, which closes them).
+    :func:`atomic_write`, which closes them). As at a normal exit, threads that are not
+    daemons are waited for first (a process pool's workers are told to stop and joined).
     """
     import atexit
+    import threading
 
+    shutdown = getattr(threading, "_shutdown", None)  # what the interpreter's own exit calls first
+    try:
+        if shutdown is not None and threading.current_thread() is threading.main_thread():
+            shutdown()
+    except BaseException:  # noqa: BLE001 - the exit code stands
+        pass
     try:
         atexit._run_exitfuncs()  # logging.shutdown among them: log files are flushed
     except BaseException:  # noqa: BLE001 - the exit code stands
