@@ -163,6 +163,20 @@ def test_support_files(tmp_path):
     assert '#show: vu-rapport.with(meta: json("$vu-meta$"))' in (tmp_path / "typst-show.typ").read_text(encoding="utf-8")
 
 
+def test_scratch_sources_carry_a_placeholder_for_the_vega_bundle(tmp_path):
+    """A batch's scratch sources include a placeholder, not the 1 MB bundle; inline_resources puts the bundle
+    back, byte for byte as the kept sources and the CSP's hash have it."""
+    quarto.write_support_files(tmp_path / "kept")
+    quarto.write_support_files(tmp_path / "scratch", vega_bundle=False)
+    kept = (tmp_path / "kept" / "vu-vega.html").read_text(encoding="utf-8")
+    scratch = (tmp_path / "scratch" / "vu-vega.html").read_text(encoding="utf-8")
+    assert "vegaEmbed" not in scratch and len(scratch) < 100 and len(kept) > 500_000
+    page = f"<html><head>{scratch}</head><body><p>x</p></body></html>"
+    assert quarto.inline_resources(page, tmp_path) == f"<html><head>{kept}</head><body><p>x</p></body></html>"
+    own = quarto._own_scripts()[0]
+    assert own in quarto.inline_resources(page, tmp_path)
+
+
 def test_quarto_error_message():
     lines = ["[1/2] r000/a.ipynb", "WARN: typst-gather analyze failed; staging", "[2/2] r000/b.ipynb",
              "ERROR: error: unknown variable: nonexistent", "   ┌─ b.typ:12:2", "", "Stack trace:"]

@@ -508,6 +508,8 @@ def harden_html(page: str) -> str:
 
 
 _STYLESHEET = re.compile(r'<link\b[^>]*\brel="stylesheet"[^>]*>')
+#: What a scratch source's vu-vega.html holds instead of the Vega bundle (see write_support_files).
+_VEGA_PLACEHOLDER = "/* vu: Vega, Vega-Lite och vega-embed */"
 _HREF = re.compile(r'\bhref="([^"]*)"')
 _CSS_URL = re.compile(r'url\(\s*(["\']?)([^)"\']+)\1\s*\)')
 _LOADS = re.compile(r'<(?:script|img|link|source|iframe|embed|object|audio|video)\b[^>]*?\b(?:src|href|data)="([^"]*)"',
@@ -551,6 +553,8 @@ def inline_resources(page: str, folder: str | os.PathLike) -> str:
         return "<style>\n" + _CSS_URL.sub(url, css) + "\n</style>"
 
     page = _STYLESHEET.sub(style, page)
+    # the Vega bundle where the scratch source had its placeholder (write_support_files)
+    page = page.replace(f"<script>\n{_VEGA_PLACEHOLDER}\n</script>", f"<script>\n{_vega_js()}\n</script>", 1)
     # pandoc writes a no-break space as &nbsp; (its embedding pass wrote the character): the
     # character, as on the built-in page, outside the scripts
     parts, at = [], 0
@@ -580,7 +584,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def write_support_files(dest: str | os.PathLike, *, charts: bool = True) -> None:
+def write_support_files(dest: str | os.PathLike, *, charts: bool = True, vega_bundle: bool = True) -> None:
     """Write what every source in ``dest`` refers to: fonts, CSS, typst template and partial, vega-embed.
 
     Parameters
@@ -590,6 +594,10 @@ def write_support_files(dest: str | os.PathLike, *, charts: bool = True) -> None
         Also write ``vu-vega.html`` (Vega, Vega-Lite and vega-embed from
         vl-convert's bundle, about 1 MB) and ``vu-charts.html`` (the script
         that draws the charts with the Swedish locale).
+    vega_bundle : bool
+        False: ``vu-vega.html`` holds a placeholder script instead of the bundle, which
+        :func:`inline_resources` replaces (the batch's scratch sources: Quarto then does
+        not carry 1 MB of JavaScript through its HTML passes for every report).
     """
     dest = Path(dest)
     (dest / "fonts").mkdir(parents=True, exist_ok=True)
@@ -602,7 +610,8 @@ def write_support_files(dest: str | os.PathLike, *, charts: bool = True) -> None
     (dest / "vu-quarto.css").write_text(page_css(QUARTO_TEMPLATES / "vu-quarto.css"), encoding="utf-8")
     _link_or_copy(TYPST_TEXT_FILTER, dest / TYPST_TEXT_FILTER.name)
     if charts and not (dest / "vu-vega.html").exists():
-        (dest / "vu-vega.html").write_text(f"<script>\n{_vega_js()}\n</script>\n", encoding="utf-8")
+        bundle = _vega_js() if vega_bundle else _VEGA_PLACEHOLDER
+        (dest / "vu-vega.html").write_text(f"<script>\n{bundle}\n</script>\n", encoding="utf-8")
         # the same drawing script as the built-in page (templates/vu_html/charts.js)
         (dest / "vu-charts.html").write_text(f"<script>\n{_draw_js()}\n</script>\n", encoding="utf-8")
 
@@ -777,7 +786,7 @@ class QuartoPipeline:
         folder = self.scratch / f"g{self._group:03d}"
         try:
             charts = any(VEGALITE_MIME in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
-            write_support_files(folder, charts=charts)
+            write_support_files(folder, charts=charts, vega_bundle=False)
             src = prepare_source(nb, meta, folder, name, self.formats, embed=False)
             if self.keep_sources:
                 self._keep(folder, name, charts)
