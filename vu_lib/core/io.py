@@ -204,7 +204,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def exit_now(code: int) -> None:
+def exit_now(code: int, *, join_threads: bool = True) -> None:
     """End this process with ``code`` at once: atexit handlers run and the standard streams are flushed, nothing else.
 
     Python's normal shutdown also tears down every module and native extension; with
@@ -212,14 +212,16 @@ def exit_now(code: int) -> None:
     about 0.25 s, after the work is done. The ``vu`` command, the batch's zygote and
     its children end here instead. Files must already be closed (vu writes through
     :func:`atomic_write`, which closes them). As at a normal exit, threads that are not
-    daemons are waited for first (a process pool's workers are told to stop and joined).
+    daemons are waited for first (a process pool's workers are told to stop and joined);
+    ``join_threads=False`` does not wait (a forked report child or kernel, whose result
+    is sent: a notebook's stray thread must not keep it alive).
     """
     import atexit
     import threading
 
     shutdown = getattr(threading, "_shutdown", None)  # what the interpreter's own exit calls first
     try:
-        if shutdown is not None and threading.current_thread() is threading.main_thread():
+        if join_threads and shutdown is not None and threading.current_thread() is threading.main_thread():
             shutdown()
     except BaseException:  # noqa: BLE001 - the exit code stands
         pass

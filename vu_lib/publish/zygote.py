@@ -473,7 +473,7 @@ def _become_report(conn, req: dict, base_path: list[str]) -> None:
             conn.close()
         except OSError:
             pass
-        exit_now(code)
+        exit_now(code, join_threads=False)
 
 
 def _become_kernel(req: dict, base_path: list[str]) -> None:
@@ -497,4 +497,4 @@ def _become_kernel(req: dict, base_path: list[str]) -> None:
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
     finally:
-        exit_now(code)
+        exit_now(code, join_threads=False)
