@@ -209,6 +209,24 @@ def test_pid_alive_probes_without_signalling():
     assert not pid_alive(child.pid)
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a zombie needs fork (POSIX)")
+def test_a_zombie_is_not_alive():
+    """A process that has ended but is not reaped yet (a report child whose zygote was killed) writes
+    nothing more: its temporary files are debris (clean_stale), not a live process's."""
+    import time
+
+    from vu_lib.core.io import pid_alive
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        time.sleep(0.2)  # ended, not reaped: a zombie
+        assert not pid_alive(pid)
+    finally:
+        os.waitpid(pid, 0)
+
+
 WATCHED = """
 import sys, time
 from vu_lib.publish.zygote import watch_parent

@@ -201,7 +201,27 @@ def pid_alive(pid: int) -> bool:
         return False
     except OSError:  # EPERM: it exists, owned by someone else
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has ended and only waits to be reaped (it writes nothing any more).
+
+    A report child whose zygote was killed is re-parented; until its new parent reaps it,
+    ``os.kill(pid, 0)`` still finds it, and its temporary files would be kept as a live
+    process's.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] == "Z"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except Exception:  # noqa: BLE001 - gone, or not to be asked: not a zombie we know of
+        return False
 
 
 def exit_now(code: int, *, join_threads: bool = True) -> None:
