@@ -57,7 +57,8 @@ def secs(x: float | None) -> str:
 
 # =========================================================================== atomic writes
 def running_path(directory: Path, stem: str) -> Path:
-    """Where papermill writes the notebook ``stem`` while it executes (``.<stem>.<pid>.running.ipynb``)."""
+    """Where papermill writes the executed notebook ``stem`` (``.<stem>.<pid>.running.ipynb``): when it has
+    run, in a report child; also while it runs, on the kernel path."""
     return Path(directory) / f".{stem}.{os.getpid()}.running.ipynb"
 
 
