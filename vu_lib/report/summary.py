@@ -274,12 +274,20 @@ def sammanfattning(ctx: Context) -> Section:
         lines += _cause_lines(f["alla_orsaker"], f["orsaker"], f["resultat_ack"])
         lines.append(cause_note(ctx, vu.id))
         lines.append("")
+    return _flags_and_commentary(lines, f, c, err)
+
+
+def _flags_and_commentary(lines: list[str], f: dict, c, err) -> Section:
+    """The end of page 1 (a VU's or an overview's): what needs attention, then the controller's
+    commentary; the report is marked as needing actions when the result or the prognosis is a
+    deficit, or something needs attention, and the commentary has no actions."""
     if f["flaggor"]:
         lines.append("**Att uppmärksamma**")
         lines.append("")
         lines += [f"- {x}" for x in f["flaggor"]]
         lines.append("")
-    needs = (f["resultat_ack"] < -0.5 or p["prognos"] < -0.5 or bool(f["flaggor"])) and not (c and c.has_actions)
+    needs = (f["resultat_ack"] < -0.5 or f["prognos"]["prognos"] < -0.5 or bool(f["flaggor"])) \
+        and not (c and c.has_actions)
     block = commentary_block(c, err, needs)
     if block:
         lines.append(block)
@@ -324,16 +332,7 @@ def oversikt_sammanfattning(ctx: Context) -> Section:
     lines.append("")
     if f["orsaker"]:
         lines += _cause_lines(f["alla_orsaker"], f["orsaker"], f["resultat_ack"])
-    if f["flaggor"]:
-        lines.append("**Att uppmärksamma**")
-        lines.append("")
-        lines += [f"- {x}" for x in f["flaggor"]]
-        lines.append("")
-    needs = (f["resultat_ack"] < -0.5 or p["prognos"] < -0.5 or bool(f["flaggor"])) and not (c and c.has_actions)
-    block = commentary_block(c, err, needs)
-    if block:
-        lines.append(block)
-    return Section(Markdown("\n".join(lines)), needs_action_marker(needs))
+    return _flags_and_commentary(lines, f, c, err)
 
 
 # --------------------------------------------------------------------------- colophon
