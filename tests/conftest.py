@@ -65,3 +65,17 @@ def pytest_configure(config):
 
     if config.getoption("nbval", default=False) or config.getoption("nbval_lax", default=False):
         os.environ["VU_BATCH"] = "1"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (tests/chromium.py); skipped where Chromium or
+    websocket-client is missing."""
+    from chromium import CHROMIUM, Browser
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium är inte installerat (apt-get install chromium); CI installerar det")
+    pytest.importorskip("websocket", reason="websocket-client behövs för DevTools-protokollet")
+    b = Browser(CHROMIUM)
+    yield b
+    b.close()

@@ -30,7 +30,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from chromium import ALLOWED_SCHEMES, CHROMIUM, Browser
+from chromium import ALLOWED_SCHEMES, Browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -69,16 +69,6 @@ def _axe_source() -> str:
 @pytest.fixture(scope="module")
 def axe_js() -> str:
     return _axe_source()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium är inte installerat (apt-get install chromium); CI installerar det")
-    pytest.importorskip("websocket", reason="websocket-client behövs för DevTools-protokollet")
-    b = Browser(CHROMIUM)
-    yield b
-    b.close()
 
 
 def _open(browser: Browser, path: Path, width: int) -> str:

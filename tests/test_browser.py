@@ -30,19 +30,9 @@ import os
 from pathlib import Path
 
 import pytest
-from chromium import ALLOWED_SCHEMES, CHROMIUM, Browser
+from chromium import ALLOWED_SCHEMES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium är inte installerat (apt-get install chromium); CI installerar det")
-    pytest.importorskip("websocket", reason="websocket-client behövs för DevTools-protokollet")
-    b = Browser(CHROMIUM)
-    yield b
-    b.close()
 
 
 def _fixture_module():

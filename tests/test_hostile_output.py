@@ -440,15 +440,6 @@ _LOOK_JS = r"""(() => {
 })()"""
 
 
-def _browser():
-    import chromium as cr
-
-    if cr.CHROMIUM is None:
-        pytest.skip("Chromium är inte installerat (apt-get install chromium); CI installerar det")
-    pytest.importorskip("websocket", reason="websocket-client behövs för DevTools-protokollet")
-    return cr.Browser(cr.CHROMIUM)
-
-
 def _assert_nothing_ran(name: str, seen: dict) -> None:
     assert not seen["requests"], f"{name}: sidan försökte hämta {seen['requests']}"
     assert not seen["dialogs"], f"{name}: en dialog öppnades (alert)"
@@ -458,19 +449,15 @@ def _assert_nothing_ran(name: str, seen: dict) -> None:
     assert not seen["look"], f"{name}: tabellernas eller diagrammens stil saknas: {seen['look']}"
 
 
-def test_hostile_pages_in_chromium(published):
+def test_hostile_pages_in_chromium(published, browser):
     """The pages with the corpus in headless Chromium: no request, no dialog, no CSP violation or
     error, one h1, no element from data, the body shown, every chart drawn (the CSP lets vu's own
     scripts run)."""
     _, folder = published
-    browser = _browser()
-    try:
-        for name in (VU_ID, "AN", "Leanlink", "index"):
-            seen = _page_in_chromium(browser, folder / f"{name}.html")
-            _assert_nothing_ran(name, seen)
-            assert name == "index" or seen["charts"] >= 1, name
-    finally:
-        browser.close()
+    for name in (VU_ID, "AN", "Leanlink", "index"):
+        seen = _page_in_chromium(browser, folder / f"{name}.html")
+        _assert_nothing_ran(name, seen)
+        assert name == "index" or seen["charts"] >= 1, name
 
 
 # --------------------------------------------------------------------------- Quarto
@@ -534,16 +521,12 @@ def test_quarto_sources_hold_no_raw_passthrough(published_quarto):
 
 
 @needs_quarto
-def test_quarto_pages_in_chromium(published_quarto):
+def test_quarto_pages_in_chromium(published_quarto, browser):
     _, folder = published_quarto
-    browser = _browser()
-    try:
-        for name in QUARTO_REPORTS:
-            seen = _page_in_chromium(browser, folder / f"{name}.html")
-            _assert_nothing_ran(f"quarto {name}", seen)
-            assert seen["charts"] >= 1, name
-    finally:
-        browser.close()
+    for name in QUARTO_REPORTS:
+        seen = _page_in_chromium(browser, folder / f"{name}.html")
+        _assert_nothing_ran(f"quarto {name}", seen)
+        assert seen["charts"] >= 1, name
 
 
 def _element_attrs(page: str) -> list[tuple[str, str, str]]:

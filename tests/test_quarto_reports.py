@@ -115,42 +115,35 @@ def test_no_tracked_file_changed_and_no_quarto_scratch(batch, reports):
     assert not [p for p in reports.iterdir() if p.name.startswith("vu-quarto-")]
 
 
-def test_quarto_html_offline_in_chromium(reports, tmp_path):
+def test_quarto_html_offline_in_chromium(reports, browser):
     """The Quarto page in headless Chromium with every host unresolvable: every chart drawn, no request."""
-    import test_browser as tb
+    from chromium import ALLOWED_SCHEMES
 
-    if tb.CHROMIUM is None:
-        pytest.skip("Chromium är inte installerat (apt-get install chromium); CI installerar det")
-    pytest.importorskip("websocket", reason="websocket-client behövs för DevTools-protokollet")
-    browser = tb.Browser(tb.CHROMIUM)
-    try:
-        for name in NAMES:
-            page = reports / f"{name}.html"
-            session = browser.new_page()
-            browser.goto(session, page.resolve().as_uri())
-            n = browser.evaluate(session, "document.querySelectorAll('figure.vu-chart').length")
-            assert n >= 1, name
-            drawn = browser.wait_for(
-                session,
-                "Array.from(document.querySelectorAll('figure.vu-chart')).every(f => "
-                "f.classList.contains('vu-chart--live') && "
-                "f.querySelector('.vu-chart-view svg, .vu-chart-view canvas') !== null && "
-                "f.querySelector('.vu-chart-view').getBoundingClientRect().height > 50)",
-            )
-            browser.pump(1.0)
-            bad = [u for u in browser.requests(session) if not u.startswith(tb.ALLOWED_SCHEMES)]
-            assert not bad, f"{name}: sidan försökte hämta {bad}"
-            assert drawn, f"{name}: alla diagram ritades inte"
-            font = browser.evaluate(session, "getComputedStyle(document.body).fontFamily")
-            assert font.startswith('"Source Sans Pro"'), font
-            loaded = browser.evaluate(session, "document.fonts.check('16px \"Source Sans Pro\"')")
-            assert loaded, "Source Sans Pro laddades inte från sidan"
-            assert browser.evaluate(session, "document.documentElement.lang") == "sv"
-            assert not browser.problems(session), browser.problems(session)
-            if os.environ.get("VU_SCREENSHOT_DIR"):
-                browser.screenshot(session, Path(os.environ["VU_SCREENSHOT_DIR"]) / f"quarto-{name}.png")
-    finally:
-        browser.close()
+    for name in NAMES:
+        page = reports / f"{name}.html"
+        session = browser.new_page()
+        browser.goto(session, page.resolve().as_uri())
+        n = browser.evaluate(session, "document.querySelectorAll('figure.vu-chart').length")
+        assert n >= 1, name
+        drawn = browser.wait_for(
+            session,
+            "Array.from(document.querySelectorAll('figure.vu-chart')).every(f => "
+            "f.classList.contains('vu-chart--live') && "
+            "f.querySelector('.vu-chart-view svg, .vu-chart-view canvas') !== null && "
+            "f.querySelector('.vu-chart-view').getBoundingClientRect().height > 50)",
+        )
+        browser.pump(1.0)
+        bad = [u for u in browser.requests(session) if not u.startswith(ALLOWED_SCHEMES)]
+        assert not bad, f"{name}: sidan försökte hämta {bad}"
+        assert drawn, f"{name}: alla diagram ritades inte"
+        font = browser.evaluate(session, "getComputedStyle(document.body).fontFamily")
+        assert font.startswith('"Source Sans Pro"'), font
+        loaded = browser.evaluate(session, "document.fonts.check('16px \"Source Sans Pro\"')")
+        assert loaded, "Source Sans Pro laddades inte från sidan"
+        assert browser.evaluate(session, "document.documentElement.lang") == "sv"
+        assert not browser.problems(session), browser.problems(session)
+        if os.environ.get("VU_SCREENSHOT_DIR"):
+            browser.screenshot(session, Path(os.environ["VU_SCREENSHOT_DIR"]) / f"quarto-{name}.png")
 
 
 # ----------------------------------------------------------------------------- quarto render
